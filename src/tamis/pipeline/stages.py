@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar, Protocol
 
 import pyarrow as pa
@@ -44,6 +45,7 @@ class StageContext:
     key: PseudonymKey
     purpose: str
     policy_sha256: str
+    export_dir: Path | None = None  # where a stage may read the member directory (``members``)
 
 
 @dataclass

@@ -1,0 +1,763 @@
+"""Build a training snapshot from a platform export (the embedded engine).
+
+The build reads the export once, streaming: members first (kept in memory as a narrow table:
+id, country, birth date, creation instant), consent next (the as-of state at the cutoff), then the
+content in chunks and the profile fields in chunks. Each chunk is classified by the SQL of
+:mod:`tamis.pipeline.semantics` (run by DuckDB), counted, passed through the policy's text stages,
+and appended to the snapshot's Parquet files. Memory grows with the number of members, never with
+the number of records.
+
+Output order is the export's order (content files in name order, then profile records in members
+order), so a rerun with the same inputs, policy, cutoff and key writes byte-identical data files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tamis import __version__
+from tamis.errors import InputError, SnapshotError
+from tamis.keys import PseudonymKey
+from tamis.policy.categories import PROFILE_FIELDS, profile_kind
+from tamis.policy.loader import LoadedPolicy
+from tamis.pipeline import semantics
+from tamis.pipeline.manifest import FORMAT, describe_file, write_manifest
+from tamis.pipeline.publish import Workspace
+from tamis.pipeline.stages import RECORD_SCHEMA, Stage, StageContext, stages
+from tamis.sources.reader import read_table, table_files
+from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS, TABLES, Table
+from tamis.timefmt import format_instant
+
+CHUNK_ROWS = 262_144
+ROWS_PER_FILE = 1_000_000
+BUILTIN_STAGE_MODULES = ("tamis.pipeline.pii_stage",)
+
+Progress = Callable[[str, int, int | None], None]
+ConsentSource = Literal["auto", "export", "registry"]
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("file", pa.string()),
+        pa.field("line", pa.int64()),
+        pa.field("field", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("key", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything a build depends on. Same request -> byte-identical data files."""
+
+    export_dir: Path
+    out: Path
+    policy: LoadedPolicy
+    cutoff: datetime
+    key: PseudonymKey
+    purpose: str | None = None
+    consent: ConsentSource = "auto"
+    registry_url: str | None = None
+    force: bool = False
+    rows_per_file: int = ROWS_PER_FILE
+    run_stages: bool = True
+
+    @property
+    def purpose_name(self) -> str:
+        if self.purpose:
+            self.policy.policy.purpose(self.purpose)  # raises with the valid names
+            return self.purpose
+        names = list(self.policy.policy.purposes)
+        if len(names) != 1:
+            raise SnapshotError(f"the policy has several purposes; choose one of {', '.join(names)}")
+        return names[0]
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    manifest: dict[str, Any]
+
+
+@dataclass
+class _Tally:
+    """Counters that end up in the manifest."""
+
+    records_in: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, category)
+    included: Counter[tuple[str, str]] = field(default_factory=Counter)
+    excluded: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (reason, kind, cat)
+    stage_counts: dict[str, Counter[str]] = field(default_factory=dict)
+    quarantined: Counter[str] = field(default_factory=Counter)  # table -> rows
+
+    def add_excluded(self, reason: str, kind: str, category: str, n: int) -> None:
+        self.records_in[(kind, category)] += n
+        self.excluded[(reason, kind, category)] += n
+
+
+class _Quarantine:
+    """Rows that could not be processed, per table, streamed to ``quarantine/<table>.parquet``."""
+
+    def __init__(self, root: Path, tally: _Tally) -> None:
+        self.root = root
+        self.tally = tally
+        self.writers: dict[str, pq.ParquetWriter] = {}
+
+    def add(self, table: str, rejects: list[dict[str, Any]]) -> None:
+        if not rejects:
+            return
+        if table not in self.writers:
+            self.root.mkdir(exist_ok=True)
+            self.writers[table] = pq.ParquetWriter(
+                self.root / f"{table}.parquet", QUARANTINE_SCHEMA, compression="zstd"
+            )
+        rows = {name: [r.get(name) for r in rejects] for name in QUARANTINE_SCHEMA.names}
+        self.writers[table].write_table(pa.table(rows, schema=QUARANTINE_SCHEMA))
+        self.tally.quarantined[table] += len(rejects)
+
+    def close(self) -> list[Path]:
+        for writer in self.writers.values():
+            writer.close()
+        return [self.root / f"{t}.parquet" for t in sorted(self.writers)]
+
+
+class _DataWriter:
+    """Appends record batches to ``data/part-NNNNN.parquet``, a new file every ``rows_per_file``."""
+
+    def __init__(self, root: Path, rows_per_file: int) -> None:
+        self.root = root
+        self.rows_per_file = rows_per_file
+        self.root.mkdir()
+        self.files: list[tuple[Path, int]] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        offset = 0
+        while offset < batch.num_rows:
+            if self._writer is None:
+                path = self.root / f"part-{len(self.files):05d}.parquet"
+                self._writer = pq.ParquetWriter(path, RECORD_SCHEMA, compression="zstd")
+                self.files.append((path, 0))
+                self._rows = 0
+            take = min(batch.num_rows - offset, self.rows_per_file - self._rows)
+            self._writer.write_batch(batch.slice(offset, take))
+            offset += take
+            self._rows += take
+            self.files[-1] = (self.files[-1][0], self._rows)
+            if self._rows >= self.rows_per_file:
+                self._writer.close()
+                self._writer = None
+
+    def close(self) -> list[tuple[Path, int]]:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        return self.files
+
+
+def _load_builtin_stages() -> None:
+    for module in BUILTIN_STAGE_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # pragma: no cover - only while a stage is optional
+            if exc.name != module:
+                raise
+
+
+def build_stages(request: BuildRequest, purpose: str) -> list[Stage]:
+    """Instantiate the purpose's text stages, by registered name, from the policy."""
+    if not request.run_stages:
+        return []
+    _load_builtin_stages()
+    context = StageContext(
+        key=request.key,
+        purpose=purpose,
+        policy_sha256=request.policy.sha256,
+        export_dir=request.export_dir,
+    )
+    return [
+        stages.get(spec.name)(context, **spec.options)
+        for spec in request.policy.policy.purpose(purpose).stages
+    ]
+
+
+class SnapshotBuilder:
+    """One build: call :meth:`run` once."""
+
+    def __init__(self, request: BuildRequest, progress: Progress | None = None) -> None:
+        self.request = request
+        self.purpose = request.purpose_name
+        self.progress = progress or (lambda phase, n, total: None)
+        self.tally = _Tally()
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET threads = {max(1, min(2, os.cpu_count() or 1))}")
+        self.cutoff = request.cutoff.astimezone(UTC)
+        self.report: dict[str, Any] = {}
+
+    # --- inputs ---------------------------------------------------------------------------------
+    def _files(self, table: Table) -> list[Path]:
+        files = table_files(self.request.export_dir, table.name)
+        if not files and table.required:
+            raise InputError(
+                f"required table {table.name} is missing "
+                f"(expected {table.name}.jsonl, {table.name}.parquet or {table.name}/*.parquet)",
+                file=str(self.request.export_dir),
+            )
+        return files
+
+    def _display(self, path: Path) -> str:
+        return path.relative_to(self.request.export_dir).as_posix()
+
+    def _read(self, table: Table, quarantine: _Quarantine | None) -> Iterator[pa.RecordBatch]:
+        for path in self._files(table):
+            for chunk in read_table(path, table, display=self._display(path)):
+                if quarantine is not None:
+                    quarantine.add(table.name, chunk.rejects)
+                self.progress(table.name, chunk.valid.num_rows + len(chunk.rejects), None)
+                yield chunk.valid
+
+    def _inputs(self) -> list[dict[str, Any]]:
+        described = []
+        for name in TABLES:
+            for path in table_files(self.request.export_dir, name):
+                described.append(
+                    {"table": name, **describe_file(self.request.export_dir, path)}
+                )
+        return described
+
+    # --- members --------------------------------------------------------------------------------
+    def _load_members(self, quarantine: _Quarantine) -> pa.Table:
+        keep = ["member_id", "country", "birth_date", "created_at", "_file", "_line"]
+        batches = [b.select(keep) for b in self._read(MEMBERS, quarantine)]
+        schema = pa.schema([MEMBERS.arrow_schema.field(n) for n in keep[:4]]).append(
+            pa.field("_file", pa.string())
+        ).append(pa.field("_line", pa.int64()))
+        members = pa.Table.from_batches(batches, schema=schema)
+        self.con.register("members_raw", members)
+        dups = self.con.sql(
+            """SELECT m._file AS file, m._line AS line, 'member_id' AS field,
+                      'member_id is not unique (' || d.n || ' rows)' AS reason, m.member_id AS key
+               FROM members_raw m JOIN (SELECT member_id, count(*) AS n FROM members_raw
+                                        GROUP BY member_id HAVING count(*) > 1) d USING (member_id)
+               ORDER BY m._file, m._line"""
+        ).to_arrow_table()
+        quarantine.add("members", dups.to_pylist())
+        self.duplicate_members = pa.array(sorted(set(dups.column("key").to_pylist())), pa.string())
+        self.con.register("duplicate_members", pa.table({"member_id": self.duplicate_members}))
+        self.con.execute(
+            "CREATE TABLE members AS SELECT member_id, country, birth_date, created_at "
+            "FROM members_raw WHERE member_id NOT IN (SELECT member_id FROM duplicate_members)"
+        )
+        self.con.unregister("members_raw")
+        return members
+
+    # --- consent --------------------------------------------------------------------------------
+    def _consent_source(self) -> str:
+        has_export = bool(table_files(self.request.export_dir, CONSENT_EVENTS.name))
+        choice = self.request.consent
+        if choice == "export" and not has_export:
+            raise InputError(
+                "--consent export, but the export has no consent_events table",
+                file=str(self.request.export_dir),
+            )
+        if choice == "auto":
+            return "export" if has_export else "registry"
+        return choice
+
+    def _load_consent(self, quarantine: _Quarantine) -> dict[str, Any]:
+        source = self._consent_source()
+        setting = self.request.policy.policy.purpose(self.purpose).setting
+        known_settings = pa.array(sorted(self.request.policy.policy.settings), pa.string())
+        if source == "export":
+            return self._consent_from_export(quarantine, setting, known_settings)
+        return self._consent_from_registry(setting)
+
+    def _consent_from_export(
+        self, quarantine: _Quarantine, setting: str, known_settings: pa.Array
+    ) -> dict[str, Any]:
+        invalid: list[dict[str, Any]] = []
+        batches: list[pa.RecordBatch] = []
+        for path in self._files(CONSENT_EVENTS):
+            for chunk in read_table(path, CONSENT_EVENTS, display=self._display(path)):
+                batches.append(chunk.valid)
+                invalid.extend(chunk.rejects)
+        events = pa.Table.from_batches(
+            batches,
+            schema=CONSENT_EVENTS.arrow_schema.append(pa.field("_file", pa.string())).append(
+                pa.field("_line", pa.int64())
+            ),
+        )
+        self.con.register("events_raw", events)
+        self.con.register("known_settings", pa.table({"setting": known_settings}))
+        # Same id, other content: every copy is invalid (fail closed). Same content: one event.
+        conflicts = self.con.sql(
+            """SELECT e._file AS file, e._line AS line, 'event_id' AS field,
+                      'event_id seen with different content' AS reason, e.event_id AS key,
+                      e.member_id
+               FROM events_raw e JOIN (
+                   SELECT event_id FROM events_raw GROUP BY event_id
+                   HAVING count(DISTINCT (member_id, setting, value, ts, channel)) > 1
+               ) c USING (event_id)
+               UNION ALL
+               SELECT e._file, e._line, 'setting',
+                      'unknown setting ''' || e.setting || '''', e.event_id, e.member_id
+               FROM events_raw e WHERE e.setting NOT IN (SELECT setting FROM known_settings)
+               ORDER BY file, line"""
+        ).to_arrow_table()
+        invalid.extend(conflicts.to_pylist())
+        self.con.execute(
+            """CREATE TABLE events AS
+               SELECT DISTINCT event_id, member_id, setting, value, ts, channel FROM events_raw
+               WHERE event_id NOT IN (SELECT key FROM conflicts WHERE field = 'event_id')
+                 AND setting IN (SELECT setting FROM known_settings)"""
+        )
+        duplicates = events.num_rows - conflicts.num_rows - self._count("events")
+        invalid.sort(key=lambda r: (r["file"], r["line"]))
+        quarantine.add("consent_events", invalid)
+        members_of_invalid = sorted({r["member_id"] for r in invalid if r.get("member_id")})
+        unattributed = [r for r in invalid if not r.get("member_id")]
+        if unattributed:
+            where = ", ".join(f"{r['file']}:{r['line']}" for r in unattributed[:5])
+            raise InputError(
+                f"{len(unattributed)} consent event(s) cannot be parsed and name no member "
+                f"({where}); an objection could be lost, so the build stops: fix those lines"
+            )
+        self.con.register(
+            "consent_invalid", pa.table({"member_id": pa.array(members_of_invalid, pa.string())})
+        )
+        self.con.execute(
+            "CREATE TABLE consent_state AS "
+            + semantics.consent_state_sql("events", "$setting", "$cutoff"),
+            {"setting": setting, "cutoff": self.cutoff},
+        )
+        unknown = self.con.sql(
+            """SELECT e._file AS file, e._line AS line, 'member_id' AS field,
+                      'event for a member not in members' AS reason, e.event_id AS key
+               FROM events_raw e WHERE e.member_id NOT IN (SELECT member_id FROM members)
+               ORDER BY file, line"""
+        ).to_arrow_table()
+        quarantine.add("consent_events", unknown.to_pylist())
+        self.con.unregister("events_raw")
+        return {
+            "source": "export",
+            "setting": setting,
+            "events_read": events.num_rows + len(invalid) - conflicts.num_rows,
+            "events_applied": self._count("events"),
+            "duplicate_events_ignored": max(0, duplicates),
+            "invalid_events": len(invalid),
+            "members_with_invalid_events": len(members_of_invalid),
+            "events_for_unknown_members": unknown.num_rows,
+        }
+
+    def _consent_from_registry(self, setting: str) -> dict[str, Any]:
+        from tamis.consent import open_registry  # the registry is optional for export consent
+
+        registry = open_registry(self.request.registry_url)
+        state = registry.bulk_state(self.cutoff, setting=setting)
+        invalid = registry.invalid_members()
+        self.con.register("state_arrow", state)
+        self.con.execute(
+            "CREATE TABLE consent_state AS SELECT member_id, value, event_id, ts FROM state_arrow"
+        )
+        self.con.register("consent_invalid", invalid.select(["member_id"]))
+        unknown = self._count(
+            "consent_state WHERE member_id NOT IN (SELECT member_id FROM members)"
+        )
+        return {
+            "source": "registry",
+            "registry": registry.display_url,
+            "setting": setting,
+            "members_with_events": state.num_rows,
+            "members_with_invalid_events": invalid.num_rows,
+            "events_for_unknown_members": unknown,
+        }
+
+    def _count(self, relation: str) -> int:
+        return int(self.con.sql(f"SELECT count(*) FROM {relation}").fetchall()[0][0])
+
+    # --- eligibility ----------------------------------------------------------------------------
+    def _eligibility(self) -> None:
+        for name, table in semantics.rule_tables(self.request.policy.policy, self.purpose).items():
+            self.con.register(name, table)
+        self.con.register("erased", pa.table({"member_id": pa.array([], pa.string())}))
+        elig = self.con.sql(
+            semantics.member_eligibility_sql(
+                "members", "country_rules", "consent_state", "consent_invalid", "erased", "$cutoff"
+            )
+            + " ORDER BY member_id",
+            params={"cutoff": self.cutoff},
+        ).to_arrow_table()
+        refs = pa.array(
+            [self.request.key.member_ref(m) for m in elig.column("member_id").to_pylist()],
+            pa.string(),
+        )
+        self.con.register("eligibility_arrow", elig.append_column("member_ref", refs))
+        self.con.execute("CREATE TABLE eligibility AS SELECT * FROM eligibility_arrow")
+        self.con.unregister("eligibility_arrow")
+
+    # --- records --------------------------------------------------------------------------------
+    def _content_chunks(self, quarantine: _Quarantine) -> Iterator[pa.Table]:
+        duplicate_ids = self._duplicate_record_ids()
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in self._read(CONTENT, quarantine):
+            if len(duplicate_ids) and batch.num_rows:
+                dup = pc.is_in(batch.column("record_id"), value_set=duplicate_ids)
+                if pc.any(dup).as_py():
+                    rejected = batch.filter(dup)
+                    quarantine.add(
+                        "content",
+                        [
+                            {"file": f, "line": ln, "field": "record_id",
+                             "reason": "record_id is not unique", "key": k}
+                            for f, ln, k in zip(
+                                rejected.column("_file").to_pylist(),
+                                rejected.column("_line").to_pylist(),
+                                rejected.column("record_id").to_pylist(),
+                                strict=True,
+                            )
+                        ],
+                    )
+                    batch = batch.filter(pc.invert(dup))
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= CHUNK_ROWS:
+                yield self._records_table(pending)
+                pending, rows = [], 0
+        if rows:
+            yield self._records_table(pending)
+
+    def _records_table(self, batches: list[pa.RecordBatch]) -> pa.Table:
+        cols = ["record_id", "member_id", "kind", "created_at", "lang", "text", "visibility"]
+        return pa.Table.from_batches(batches).select(cols)
+
+    def _duplicate_record_ids(self) -> pa.Array:
+        """Record ids that occur more than once (within or across files). Every copy is
+        quarantined: the export broke its own contract, and no copy can be trusted over another.
+        Unparseable lines are skipped here; the main pass quarantines them."""
+        scans = " UNION ALL ".join(
+            f"SELECT record_id FROM read_parquet('{_sql_path(p)}')"
+            if p.suffix == ".parquet"
+            else f"SELECT record_id FROM read_json('{_sql_path(p)}', format='newline_delimited', "
+            "columns={'record_id': 'VARCHAR'}, ignore_errors=true)"
+            for p in self._files(CONTENT)
+        )
+        rows = self.con.sql(
+            f"SELECT record_id FROM ({scans}) WHERE record_id IS NOT NULL "
+            "GROUP BY record_id HAVING count(*) > 1 ORDER BY record_id"
+        ).fetchall()
+        return pa.array([r[0] for r in rows], pa.string())
+
+    def _profile_chunks(self) -> Iterator[pa.Table]:
+        """Text records from profile fields: one per field group with a value."""
+        refs = self.con.sql("SELECT member_id, member_ref FROM eligibility").to_arrow_table()
+        ref_of = dict(
+            zip(refs.column("member_id").to_pylist(), refs.column("member_ref").to_pylist(), strict=True)
+        )
+        for batch in self._read(MEMBERS, None):
+            if len(self.duplicate_members):
+                batch = batch.filter(
+                    pc.invert(pc.is_in(batch.column("member_id"), value_set=self.duplicate_members))
+                )
+            if not batch.num_rows:
+                continue
+            member_ids = batch.column("member_id")
+            member_refs = pa.array([ref_of[m] for m in member_ids.to_pylist()], pa.string())
+            parts = []
+            for group, (fields, _category) in PROFILE_FIELDS.items():
+                text = _profile_text(batch, fields)
+                present = pc.is_valid(text)
+                if not pc.any(present).as_py():
+                    continue
+                n = batch.num_rows
+                kind = profile_kind(group)
+                parts.append(
+                    pa.table(
+                        {
+                            "record_id": pc.binary_join_element_wise(
+                                "profile", member_refs, group, ":"
+                            ),
+                            "member_id": member_ids,
+                            "kind": pa.array([kind] * n, pa.string()),
+                            "created_at": batch.column("created_at"),
+                            "lang": pa.nulls(n, pa.string()),
+                            "text": text,
+                            "visibility": pa.array(
+                                [semantics.PROFILE_VISIBILITY] * n, pa.string()
+                            ),
+                        }
+                    ).filter(present)
+                )
+            if parts:
+                yield pa.concat_tables(parts)
+
+    def _classify(self, records: pa.Table, seq_start: int) -> pa.Table:
+        records = records.append_column(
+            "_seq", pa.array(range(seq_start, seq_start + records.num_rows), pa.int64())
+        )
+        self.con.register("chunk", records)
+        try:
+            return self.con.sql(
+                semantics.record_classification_sql(
+                    "chunk", "eligibility", "record_rules", "$cutoff"
+                )
+                + " ORDER BY c._seq",
+                params={"cutoff": self.cutoff},
+            ).to_arrow_table()
+        finally:
+            self.con.unregister("chunk")
+
+    def _process(
+        self, chunks: Iterator[pa.Table], text_stages: list[Stage], writer: _DataWriter,
+        per_member: list[pa.Table], seq: int
+    ) -> int:
+        for records in chunks:
+            classified = self._classify(records, seq)
+            seq += records.num_rows
+            counts = classified.group_by(["reason", "kind", "category"], use_threads=False).aggregate(
+                [([], "count_all")]
+            )
+            for reason, kind, category, n in zip(
+                *(counts.column(c).to_pylist() for c in ("reason", "kind", "category", "count_all")),
+                strict=True,
+            ):
+                if reason is not None:
+                    self.tally.add_excluded(reason, kind, category, n)
+            kept = classified.filter(pc.is_null(classified.column("reason")))
+            batch = kept.select(RECORD_SCHEMA.names).cast(RECORD_SCHEMA)
+            for stage_batch in batch.to_batches(max_chunksize=65_536):
+                out = self._run_stages(text_stages, stage_batch)
+                if out.num_rows:
+                    writer.write(out)
+                    per_member.append(
+                        pa.table(out.select(["member_ref", "category"])).group_by(
+                            ["member_ref", "category"], use_threads=False
+                        ).aggregate([([], "count_all")])
+                    )
+                    for kind, category, n in _count_pairs(out):
+                        self.tally.records_in[(kind, category)] += n
+                        self.tally.included[(kind, category)] += n
+        return seq
+
+    def _run_stages(self, text_stages: list[Stage], batch: pa.RecordBatch) -> pa.RecordBatch:
+        for stage in text_stages:
+            result = stage.process(batch)
+            self.tally.stage_counts.setdefault(stage.name, Counter()).update(result.counts)
+            batch = result.batch
+            if result.dropped is not None:
+                dropped = pc.is_valid(result.dropped)
+                if pc.any(dropped).as_py():
+                    gone = batch.filter(dropped)
+                    reasons = result.dropped.filter(dropped)
+                    table = pa.table(
+                        {"reason": reasons, "kind": gone.column("kind"),
+                         "category": gone.column("category")}
+                    ).group_by(["reason", "kind", "category"], use_threads=False).aggregate(
+                        [([], "count_all")]
+                    )
+                    for reason, kind, category, n in zip(
+                        *(table.column(c).to_pylist()
+                          for c in ("reason", "kind", "category", "count_all")),
+                        strict=True,
+                    ):
+                        self.tally.add_excluded(reason, kind, category, n)
+                    batch = batch.filter(pc.invert(dropped))
+        return batch
+
+    # --- the build ------------------------------------------------------------------------------
+    def run(self) -> BuildResult:
+        request = self.request
+        started = datetime.now(UTC)
+        text_stages = build_stages(request, self.purpose)
+        with Workspace(request.out, force=request.force) as ws:
+            inputs = self._inputs()
+            quarantine = _Quarantine(ws.path / "quarantine", self.tally)
+            members = self._load_members(quarantine)
+            del members
+            consent = self._load_consent(quarantine)
+            self._eligibility()
+            writer = _DataWriter(ws.path / "data", request.rows_per_file)
+            per_member: list[pa.Table] = []
+            seq = self._process(self._content_chunks(quarantine), text_stages, writer, per_member, 0)
+            self._process(self._profile_chunks(), text_stages, writer, per_member, seq)
+            data_files = writer.close()
+            quarantine_files = quarantine.close()
+            members_file, members_summary = self._write_members(ws.path, per_member)
+            manifest = self._manifest(
+                ws.path, inputs, consent, data_files, quarantine_files, members_file,
+                members_summary, started,
+            )
+            write_manifest(ws.path, manifest)
+        return BuildResult(request.out, manifest)
+
+    def _write_members(
+        self, root: Path, per_member: list[pa.Table]
+    ) -> tuple[Path, dict[str, Any]]:
+        """``members.parquet``: records per included member (by pseudonym) and category."""
+        schema = pa.schema(
+            [("member_ref", pa.string()), ("category", pa.string()), ("records", pa.int64())]
+        )
+        if per_member:
+            combined = pa.concat_tables(per_member)
+            self.con.register("per_member", combined)
+            table = self.con.sql(
+                "SELECT member_ref, category, sum(count_all)::BIGINT AS records FROM per_member "
+                "GROUP BY ALL ORDER BY member_ref, category"
+            ).to_arrow_table().cast(schema)
+        else:
+            table = schema.empty_table()
+        path = root / "members.parquet"
+        pq.write_table(table, path, compression="zstd")
+        included_refs = pc.unique(table.column("member_ref")).to_pylist()
+        from tamis.lineage.merkle import merkle_root
+
+        summary = {
+            "included": len(included_refs),
+            "root": merkle_root(sorted(included_refs)),
+        }
+        return path, summary
+
+    def _manifest(
+        self,
+        root: Path,
+        inputs: list[dict[str, Any]],
+        consent: dict[str, Any],
+        data_files: list[tuple[Path, int]],
+        quarantine_files: list[Path],
+        members_file: Path,
+        members_summary: dict[str, Any],
+        started: datetime,
+    ) -> dict[str, Any]:
+        request = self.request
+        policy = request.policy
+        tally = self.tally
+        # Quarantined rows are excluded records too (content rows; other tables are reported).
+        excluded_by_reason = Counter[str]()
+        for (reason, _kind, _cat), n in tally.excluded.items():
+            excluded_by_reason[reason] += n
+        if tally.quarantined.get("content"):
+            excluded_by_reason["quarantined"] += tally.quarantined["content"]
+        member_reasons = dict(
+            self.con.sql(
+                "SELECT COALESCE(reason, 'eligible'), count(*) FROM eligibility GROUP BY 1"
+            ).fetchall()
+        )
+        eligible = member_reasons.pop("eligible", 0)
+        identity = hashlib.sha256(
+            "\x00".join(
+                [
+                    FORMAT, self.purpose, policy.sha256, format_instant(self.cutoff),
+                    request.key.key_id, __version__, *(f"{i['path']}={i['sha256']}" for i in inputs),
+                ]
+            ).encode()
+        ).hexdigest()
+        files = [describe_file(root, p, rows=rows) for p, rows in data_files]
+        files += [
+            describe_file(root, p, rows=pq.ParquetFile(p).metadata.num_rows)
+            for p in [*quarantine_files, members_file]
+        ]
+        def by(index: int, counter: Counter[Any]) -> dict[str, int]:
+            out: Counter[str] = Counter()
+            for k, n in counter.items():
+                out[k[index]] += n
+            return dict(sorted(out.items()))
+
+        return {
+            "format": FORMAT,
+            "snapshot_id": f"snap-{identity[:20]}",
+            "purpose": self.purpose,
+            "policy": {"name": policy.name, "version": policy.policy.version, "sha256": policy.sha256,
+                       "source": policy.source},
+            "cutoff": format_instant(self.cutoff),
+            "tamis_version": __version__,
+            "engine": "embedded",
+            "key_id": request.key.key_id,
+            "built_at": format_instant(started.replace(microsecond=0)),
+            "consent": consent,
+            "inputs": inputs,
+            "stages": [
+                {"name": s.name, "options": s.options}
+                for s in policy.policy.purpose(self.purpose).stages
+            ] if request.run_stages else [],
+            "records": {
+                "input": sum(tally.records_in.values()) + tally.quarantined.get("content", 0),
+                "included": sum(tally.included.values()),
+                "input_by_kind": by(0, tally.records_in),
+                "input_by_category": by(1, tally.records_in),
+                "included_by_kind": by(0, tally.included),
+                "included_by_category": by(1, tally.included),
+                "excluded_by_reason": dict(sorted(excluded_by_reason.items())),
+                "excluded_by_reason_and_kind": {
+                    reason: by(1, Counter({(r, k): n for (r, k, _c), n in tally.excluded.items()
+                                           if r == reason}))
+                    for reason in sorted({r for r, _k, _c in tally.excluded})
+                },
+            },
+            "members": {
+                "input": eligible + sum(member_reasons.values()),
+                "eligible": eligible,
+                "included": members_summary["included"],
+                "excluded_by_reason": dict(sorted(member_reasons.items())),
+            },
+            "members_root": members_summary["root"],
+            "members_commitment": "merkle-sha256 over sorted member_ref (see docs/receipts.md)",
+            "quarantined": dict(sorted(tally.quarantined.items())),
+            "stage_counts": {k: dict(sorted(v.items())) for k, v in sorted(tally.stage_counts.items())},
+            "files": files,
+        }
+
+
+def _count_pairs(batch: pa.RecordBatch) -> list[tuple[str, str, int]]:
+    table = pa.table({"kind": batch.column("kind"), "category": batch.column("category")})
+    counts = table.group_by(["kind", "category"], use_threads=False).aggregate([([], "count_all")])
+    return list(
+        zip(
+            counts.column("kind").to_pylist(),
+            counts.column("category").to_pylist(),
+            counts.column("count_all").to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def _profile_text(batch: pa.RecordBatch, fields: tuple[str, ...]) -> pa.Array:
+    """The text of a profile record: values joined by a space; lists joined by ', '."""
+    values = []
+    for name in fields:
+        col = batch.column(name)
+        if pa.types.is_list(col.type):
+            col = pc.binary_join(col, ", ")
+            col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+        elif not pa.types.is_string(col.type):
+            col = col.cast(pa.string())
+        values.append(col)
+    if len(values) == 1:
+        return values[0]
+    joined = pc.binary_join_element_wise(*values, " ", null_handling="skip")
+    return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def build_snapshot(request: BuildRequest, progress: Progress | None = None) -> BuildResult:
+    """Build and atomically publish a snapshot; see :class:`BuildRequest`."""
+    return SnapshotBuilder(request, progress).run()
+
+
+__all__ = ["BuildRequest", "BuildResult", "SnapshotBuilder", "build_snapshot"]

@@ -1,0 +1,148 @@
+"""Load and validate policy files (YAML), with errors that name the line and the key.
+
+Presets ship inside the package (``tamis/policy/presets/*.yaml``) and are loaded by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tamis.errors import PolicyError
+from tamis.policy.model import Policy
+
+PRESETS_PACKAGE = "tamis.policy.presets"
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A validated policy with where it came from and the sha256 of its exact bytes."""
+
+    policy: Policy
+    source: str
+    sha256: str
+    text: str
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
+
+
+def preset_names() -> list[str]:
+    files = resources.files(PRESETS_PACKAGE)
+    return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_policy(name_or_path: str | Path) -> LoadedPolicy:
+    """Load a preset by name (``linkedin-2025``, ``minimal``) or a policy file by path."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        if not path.exists():
+            raise PolicyError(f"policy file {path} does not exist")
+        return parse_policy(path.read_bytes(), str(path))
+    name = str(name_or_path)
+    if name not in preset_names():
+        raise PolicyError(
+            f"unknown policy {name!r}: not a file, and not a preset; "
+            f"presets: {', '.join(preset_names())}"
+        )
+    data = resources.files(PRESETS_PACKAGE).joinpath(f"{name}.yaml").read_bytes()
+    return parse_policy(data, f"preset:{name}")
+
+
+def parse_policy(data: bytes, source: str) -> LoadedPolicy:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"not UTF-8 ({exc})", file=source) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError(f"YAML syntax error: {problem}", file=source, line=line) from None
+    if node is None:
+        raise PolicyError("the policy file is empty", file=source)
+    lines: dict[tuple[str | int, ...], int] = {}
+    raw = _construct(node, (), lines)
+    try:
+        policy = Policy.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        # Drop pydantic's union-branch labels (e.g. "tuple[str, ...]") from the location.
+        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and "[" in p))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = f"unknown key; {_valid_keys(loc)}"
+        elif first["type"] == "missing":
+            message = "required key is missing"
+        if isinstance(first.get("input"), bool):
+            message += " (YAML reads NO, yes, on, off as booleans: quote the value)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise PolicyError(f"{key}: {message}{more}", file=source, line=_line_of(loc, lines)) from None
+    return LoadedPolicy(policy, source, hashlib.sha256(data).hexdigest(), text)
+
+
+def _construct(node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> Any:
+    """Build plain Python data from a YAML node tree, recording each key's line."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in out:
+                raise PolicyError(
+                    f"{'.'.join(map(str, (*path, key)))}: duplicate key",
+                    line=key_node.start_mark.line + 1,
+                )
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            out[key] = _construct(value_node, (*path, key), lines)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*path, i), lines) for i, item in enumerate(node.value)]
+    # Scalars: keep timestamps as text so that a missing offset is caught by our own parser.
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return node.value
+    return _SCALARS.construct_object(node, deep=True)
+
+
+_SCALARS = yaml.constructor.SafeConstructor()
+
+
+def _line_of(loc: tuple[Any, ...], lines: dict[tuple[str | int, ...], int]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if tuple(loc[:n]) in lines:
+            return lines[tuple(loc[:n])]
+    return None
+
+
+def _valid_keys(loc: tuple[Any, ...]) -> str:
+    from tamis.policy import model
+
+    parents: dict[str, type] = {
+        "": model.Policy,
+        "settings": model.Setting,
+        "purposes": model.Purpose,
+        "exclusions": model.Exclusions,
+        "jurisdictions": model.Jurisdiction,
+        "stages": model.StageSpec,
+        "label": model.Localised,
+        "description": model.Localised,
+        "reason": model.Localised,
+    }
+    names = [p for p in loc[:-1] if isinstance(p, str)]
+    cls = model.Policy
+    for part in reversed(names):
+        if part in parents:
+            cls = parents[part]
+            break
+    return f"valid keys here: {', '.join(cls.model_fields)}"

@@ -1,0 +1,398 @@
+"""Read export tables (JSONL, Parquet file, Parquet folder) as validated Arrow batches.
+
+Every row either comes out valid, typed as the table's Arrow schema (plus ``_file`` and ``_line``
+locating it; ``_line`` is the 1-based line of a JSONL file or the 1-based row of a Parquet file),
+or is rejected with the file, line, field and reason. Nothing is dropped silently. Only a file
+that cannot be read at all (not UTF-8 JSON lines, a Parquet file with a column of the wrong type)
+raises :class:`~tamis.errors.InputError`.
+
+JSONL is parsed by Arrow's multi-threaded JSON reader a block at a time; a block that Arrow
+rejects (a malformed line, a value of the wrong JSON type) is re-read line by line to find and
+reject exactly the bad lines, so one bad line costs one block's slow path, not the whole file.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from tamis.errors import InputError
+from tamis.sources.schema import Column, Table
+from tamis.timefmt import ARROW_TS, parse_instants
+
+BLOCK_BYTES = 8 << 20
+PARQUET_BATCH_ROWS = 65_536
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_MEMBER_IN_RAW = re.compile(rb'"member_id"\s*:\s*"([^"\\]{1,200})"')
+
+# How each column kind is read before validation (timestamps and dates as text).
+_RAW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "timestamp": pa.string(),
+    "date": pa.string(),
+    "bool": pa.bool_(),
+    "number": pa.float64(),
+    "string_list": pa.list_(pa.string()),
+}
+
+
+@dataclass
+class ReadChunk:
+    """Valid rows of one block (``_file``/``_line`` appended) and the rows rejected from it.
+
+    A reject is a dict: ``file``, ``line``, ``field`` (or None when the whole line is bad),
+    ``reason``, ``key`` (the row's id when it could be read) and ``member_id`` (idem).
+    """
+
+    valid: pa.RecordBatch
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+
+
+def table_files(export_dir: Path, name: str) -> list[Path]:
+    """The files holding a table: ``name.jsonl``, ``name.parquet``, or ``name/*.parquet``."""
+    candidates = [export_dir / f"{name}.jsonl", export_dir / f"{name}.parquet"]
+    found = [p for p in candidates if p.is_file()]
+    folder = export_dir / name
+    if folder.is_dir():
+        parts = sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith((".", "_")))
+        if parts:
+            found.append(folder)
+    if len(found) > 1:
+        raise InputError(
+            f"table {name} is given more than once ({', '.join(p.name for p in found)}); keep one",
+            file=str(export_dir),
+        )
+    if not found:
+        return []
+    if found[0].is_dir():
+        return sorted(p for p in found[0].rglob("*.parquet") if not p.name.startswith((".", "_")))
+    return found
+
+
+def read_table(path: Path, table: Table, *, display: str | None = None) -> Iterator[ReadChunk]:
+    """Stream one file of a table as validated chunks."""
+    name = display or str(path)
+    if path.suffix == ".jsonl":
+        yield from _read_jsonl(path, table, name)
+    elif path.suffix == ".parquet":
+        yield from _read_parquet(path, table, name)
+    else:
+        raise InputError("unsupported file type (expected .jsonl or .parquet)", file=name)
+
+
+# --- JSONL -------------------------------------------------------------------------------------
+
+
+def _raw_schema(table: Table) -> pa.Schema:
+    return pa.schema([pa.field(c.name, _RAW_TYPES[c.kind]) for c in table.columns])
+
+
+def _read_jsonl(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
+    schema = _raw_schema(table)
+    options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    first_line = 1
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror}", file=name) from None
+    with handle:
+        carry = b""
+        while True:
+            data = handle.read(BLOCK_BYTES)
+            block = carry + data
+            if not data:
+                if block.strip():
+                    block += b"\n"
+                else:
+                    break
+                carry = b""
+            else:
+                cut = block.rfind(b"\n")
+                if cut < 0:
+                    carry = block
+                    continue
+                block, carry = block[: cut + 1], block[cut + 1 :]
+            n_lines = block.count(b"\n")
+            raw: pa.Table | None = None
+            rejects: list[dict[str, Any]] = []
+            try:
+                raw = pajson.read_json(io.BytesIO(block), parse_options=options)
+                if raw.num_rows != n_lines:  # blank lines: Arrow skips them, numbering would drift
+                    raw = None
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raw = None
+            if raw is not None:
+                line_numbers = pa.array(range(first_line, first_line + n_lines), pa.int64())
+            else:
+                raw, line_numbers, rejects = _slow_parse(block, table, schema, first_line, name)
+            yield _validate(raw, line_numbers, table, name, rejects)
+            first_line += n_lines
+            if not data:
+                break
+
+
+def _slow_parse(
+    block: bytes, table: Table, schema: pa.Schema, first_line: int, name: str
+) -> tuple[pa.Table, pa.Array, list[dict[str, Any]]]:
+    rows: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    rejects: list[dict[str, Any]] = []
+    for offset, line in enumerate(block.split(b"\n")[:-1]):
+        number = first_line + offset
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            # Fail closed: a broken line that still names a member puts that member out.
+            member = _MEMBER_IN_RAW.search(line)
+            rejects.append(
+                _reject(
+                    name,
+                    number,
+                    None,
+                    f"not valid JSON ({exc.msg})",
+                    None,
+                    member.group(1).decode("utf-8", "replace") if member else None,
+                )
+            )
+            continue
+        if not isinstance(obj, dict):
+            rejects.append(_reject(name, number, None, "a line must be a JSON object", None))
+            continue
+        problem = next(
+            (
+                (c.name, msg)
+                for c in table.columns
+                if (msg := _type_problem(c, obj.get(c.name))) is not None
+            ),
+            None,
+        )
+        if problem is not None:
+            key = obj.get(table.key) if table.key else None
+            member = obj.get("member_id")
+            rejects.append(
+                _reject(
+                    name,
+                    number,
+                    problem[0],
+                    problem[1],
+                    key if isinstance(key, str) else None,
+                    member if isinstance(member, str) else None,
+                )
+            )
+            continue
+        rows.append({c: obj.get(c) for c in schema.names})
+        numbers.append(number)
+    return pa.Table.from_pylist(rows, schema=schema), pa.array(numbers, pa.int64()), rejects
+
+
+def _type_problem(column: Column, value: Any) -> str | None:
+    if value is None:
+        return None  # missing values are checked by the vectorised validation
+    kind = column.kind
+    if kind in ("string", "timestamp", "date"):
+        ok = isinstance(value, str)
+        expected = "a string"
+    elif kind == "bool":
+        ok = isinstance(value, bool)
+        expected = "true or false"
+    elif kind == "number":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        expected = "a number"
+    else:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        expected = "a list of strings"
+    if ok:
+        return None
+    return f"expected {expected}, got {type(value).__name__} {orjson.dumps(value).decode()[:40]}"
+
+
+def _reject(
+    file: str,
+    line: int,
+    field_name: str | None,
+    reason: str,
+    key: str | None,
+    member_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "file": file,
+        "line": line,
+        "field": field_name,
+        "reason": reason,
+        "key": key,
+        "member_id": member_id,
+    }
+
+
+# --- Parquet -----------------------------------------------------------------------------------
+
+
+def _read_parquet(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"not a readable Parquet file ({exc})", file=name) from None
+    present = set(pf.schema_arrow.names)
+    missing = [c.name for c in table.columns if c.required and c.name not in present]
+    if missing:
+        raise InputError(f"required column(s) missing: {', '.join(missing)}", file=name)
+    columns = [c.name for c in table.columns if c.name in present]
+    schema = _raw_schema(table)
+    first = 1
+    for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
+        arrays = []
+        for c in table.columns:
+            if c.name in present:
+                arrays.append(_parquet_column(batch.column(c.name), c, name))
+            else:
+                arrays.append(pa.nulls(batch.num_rows, schema.field(c.name).type))
+        raw = pa.Table.from_arrays(arrays, schema=schema)
+        numbers = pa.array(range(first, first + batch.num_rows), pa.int64())
+        first += batch.num_rows
+        yield _validate(raw, numbers, table, name, [])
+
+
+def _parquet_column(values: pa.Array, column: Column, name: str) -> pa.Array:
+    """Bring a Parquet column to its raw type (timestamps and dates as canonical text)."""
+    t = values.type
+    if column.kind == "timestamp" and pa.types.is_timestamp(t):
+        if t.tz is None:
+            raise InputError(
+                "timestamp column has no time zone: its instants are ambiguous "
+                "(write timestamp with tz=UTC)",
+                file=name,
+                field=column.name,
+            )
+        utc = values.cast(ARROW_TS)
+        return pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S.%fZ")  # round-trips exactly
+    if column.kind == "date" and pa.types.is_date(t):
+        return pc.strftime(values.cast(pa.date32()), format="%Y-%m-%d")
+    target = _RAW_TYPES[column.kind]
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_dictionary(t):
+        values = values.cast(pa.string()) if pa.types.is_string(target) else values
+    try:
+        return values.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise InputError(
+            f"column has type {t}, expected {target}", file=name, field=column.name
+        ) from None
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def _validate(
+    raw: pa.Table,
+    line_numbers: pa.Array,
+    table: Table,
+    name: str,
+    rejects: list[dict[str, Any]],
+) -> ReadChunk:
+    """Check required values, allowed values, timestamps and dates; type the valid rows."""
+    n = raw.num_rows
+    reason = pa.nulls(n, pa.string())
+    bad_field = pa.nulls(n, pa.string())
+    typed: dict[str, pa.Array] = {}
+
+    def flag(mask: pa.Array, field_name: str, message: pa.Array | str) -> None:
+        nonlocal reason, bad_field
+        mask = pc.fill_null(mask, False)
+        fresh = pc.and_(mask, pc.is_null(reason))
+        if not pc.any(fresh).as_py():
+            return
+        reason = pc.if_else(fresh, message, reason)
+        bad_field = pc.if_else(fresh, field_name, bad_field)
+
+    for c in table.columns:
+        col = raw.column(c.name).combine_chunks() if n else pa.array([], _RAW_TYPES[c.kind])
+        if c.required:
+            missing = pc.is_null(col)
+            if c.kind == "string" and c.name != "text":
+                missing = pc.or_(missing, pc.equal(col, ""))
+            flag(missing, c.name, "required value is missing")
+        if c.allowed is not None:
+            bad = pc.invert(pc.is_in(col, value_set=pa.array(c.allowed)))
+            bad = pc.and_(bad, pc.is_valid(col))
+            text = pc.binary_join_element_wise(
+                "'", pc.fill_null(col, ""), f"' is not one of {', '.join(c.allowed)}", ""
+            )
+            flag(bad, c.name, text)
+        if c.kind == "timestamp":
+            instants, ok = parse_instants(col)
+            flag(
+                pc.invert(pc.fill_null(ok, True)),
+                c.name,
+                pc.binary_join_element_wise(
+                    "'",
+                    pc.fill_null(col, ""),
+                    "' is not an RFC 3339 timestamp with an offset",
+                    "",
+                ),
+            )
+            typed[c.name] = instants
+        elif c.kind == "date":
+            dates, ok = _parse_dates(col)
+            flag(
+                pc.invert(pc.fill_null(ok, True)),
+                c.name,
+                pc.binary_join_element_wise("'", pc.fill_null(col, ""), "' is not a YYYY-MM-DD date", ""),
+            )
+            typed[c.name] = dates
+        else:
+            typed[c.name] = col
+    valid_mask = pc.is_null(reason)
+    key_col = raw.column(table.key).combine_chunks() if table.key and n else None
+    member_col = raw.column("member_id").combine_chunks() if "member_id" in raw.column_names and n else None
+    if n and not pc.all(valid_mask).as_py():
+        invalid = pc.invert(valid_mask)
+        for line, fld, why, key, member in zip(
+            line_numbers.filter(invalid).to_pylist(),
+            bad_field.filter(invalid).to_pylist(),
+            reason.filter(invalid).to_pylist(),
+            (key_col.filter(invalid).to_pylist() if key_col is not None else [None] * n),
+            (member_col.filter(invalid).to_pylist() if member_col is not None else [None] * n),
+            strict=False,
+        ):
+            rejects.append(_reject(name, line, fld, why, key, member))
+    arrays = [typed[c.name] for c in table.columns]
+    arrays += [pa.array([name] * n, pa.string()) if n else pa.array([], pa.string()), line_numbers]
+    names = [*table.names, "_file", "_line"]
+    batch = pa.RecordBatch.from_arrays(arrays, names=names)
+    if n and not pc.all(valid_mask).as_py():
+        batch = batch.filter(valid_mask)
+    rejects.sort(key=lambda r: r["line"])
+    return ReadChunk(batch, rejects)
+
+
+def _parse_dates(col: pa.Array) -> tuple[pa.Array, pa.Array]:
+    shaped = pc.match_substring_regex(col, _DATE)
+    candidates = pc.if_else(shaped, col, pa.scalar(None, pa.string()))
+    try:
+        dates = candidates.cast(pa.date32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        parsed: list[date | None] = []
+        for text in candidates.to_pylist():
+            try:
+                parsed.append(None if text is None else date.fromisoformat(text))
+            except ValueError:
+                parsed.append(None)
+        dates = pa.array(parsed, pa.date32())
+    ok = pc.and_kleene(shaped, pc.is_valid(dates))
+    ok = pc.if_else(pc.is_null(col), pa.scalar(None, pa.bool_()), ok)
+    return dates, ok
+
+
+__all__ = ["ReadChunk", "read_table", "table_files"]
