@@ -59,6 +59,9 @@ def parse_instants(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     Returns ``(instants, ok)``: ``instants`` is ``timestamp[us, UTC]`` (null where the input is null
     or invalid), ``ok`` is a boolean array (null input -> null, invalid -> False).
     """
+    if pa.types.is_timestamp(values.type) and values.type.tz is not None:
+        instants = values.cast(ARROW_TS)  # already typed with a time zone (Parquet input)
+        return instants, pc.if_else(pc.is_null(values), pa.scalar(None, pa.bool_()), True)
     values = values.cast(pa.string())
     shaped = pc.match_substring_regex(values, RFC3339_PATTERN)
     # Arrow's ISO-8601 cast understands 'Z' and +HH:MM offsets; invalid calendar values fail the

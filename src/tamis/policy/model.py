@@ -20,6 +20,7 @@ from tamis.policy.categories import (
     is_known_prefix,
 )
 from tamis.sources.schema import CONTENT_KINDS, VISIBILITIES
+from tamis.errors import TimestampError
 from tamis.timefmt import parse_instant
 
 COUNTRY_CODES: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries)
@@ -32,12 +33,13 @@ class _Frozen(BaseModel):
 
 def _instant(value: Any) -> datetime:
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("a timestamp needs an offset (e.g. 2025-11-03T00:00:00Z)")
-        return parse_instant(value.isoformat())
-    if isinstance(value, str):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError("expected an RFC 3339 timestamp with an offset")
+    try:
         return parse_instant(value)
-    raise ValueError("expected an RFC 3339 timestamp with an offset")
+    except TimestampError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _check_categories(keys: tuple[str, ...]) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -259,7 +259,7 @@ def _read_parquet(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
                 arrays.append(_parquet_column(batch.column(c.name), c, name))
             else:
                 arrays.append(pa.nulls(batch.num_rows, schema.field(c.name).type))
-        raw = pa.Table.from_arrays(arrays, schema=schema)
+        raw = pa.Table.from_arrays(arrays, names=schema.names)
         numbers = pa.array(range(first, first + batch.num_rows), pa.int64())
         first += batch.num_rows
         yield _validate(raw, numbers, table, name, [])
@@ -276,10 +276,9 @@ def _parquet_column(values: pa.Array, column: Column, name: str) -> pa.Array:
                 file=name,
                 field=column.name,
             )
-        utc = values.cast(ARROW_TS)
-        return pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S.%fZ")  # round-trips exactly
+        return values.cast(ARROW_TS)  # typed: validation keeps it as is
     if column.kind == "date" and pa.types.is_date(t):
-        return pc.strftime(values.cast(pa.date32()), format="%Y-%m-%d")
+        return values.cast(pa.date32())
     target = _RAW_TYPES[column.kind]
     if pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_dictionary(t):
         values = values.cast(pa.string()) if pa.types.is_string(target) else values
@@ -307,49 +306,42 @@ def _validate(
     bad_field = pa.nulls(n, pa.string())
     typed: dict[str, pa.Array] = {}
 
-    def flag(mask: pa.Array, field_name: str, message: pa.Array | str) -> None:
+    def flag(mask: pa.Array, field_name: str, message: Callable[[], pa.Array | str]) -> None:
         nonlocal reason, bad_field
         mask = pc.fill_null(mask, False)
         fresh = pc.and_(mask, pc.is_null(reason))
         if not pc.any(fresh).as_py():
             return
-        reason = pc.if_else(fresh, message, reason)
+        reason = pc.if_else(fresh, message(), reason)
         bad_field = pc.if_else(fresh, field_name, bad_field)
+
+    def quoted(col: pa.Array, text: str) -> Callable[[], pa.Array]:
+        return lambda: pc.binary_join_element_wise(
+            "'", pc.fill_null(col.cast(pa.string()), ""), text, ""
+        )
 
     for c in table.columns:
         col = raw.column(c.name).combine_chunks() if n else pa.array([], _RAW_TYPES[c.kind])
         if c.required:
             missing = pc.is_null(col)
             if c.kind == "string" and c.name != "text":
-                missing = pc.or_(missing, pc.equal(col, ""))
-            flag(missing, c.name, "required value is missing")
+                missing = pc.or_kleene(missing, pc.equal(col, ""))
+            flag(missing, c.name, lambda: "required value is missing")
         if c.allowed is not None:
             bad = pc.invert(pc.is_in(col, value_set=pa.array(c.allowed)))
             bad = pc.and_(bad, pc.is_valid(col))
-            text = pc.binary_join_element_wise(
-                "'", pc.fill_null(col, ""), f"' is not one of {', '.join(c.allowed)}", ""
-            )
-            flag(bad, c.name, text)
+            flag(bad, c.name, quoted(col, f"' is not one of {', '.join(c.allowed)}"))
         if c.kind == "timestamp":
             instants, ok = parse_instants(col)
             flag(
                 pc.invert(pc.fill_null(ok, True)),
                 c.name,
-                pc.binary_join_element_wise(
-                    "'",
-                    pc.fill_null(col, ""),
-                    "' is not an RFC 3339 timestamp with an offset",
-                    "",
-                ),
+                quoted(col, "' is not an RFC 3339 timestamp with an offset"),
             )
             typed[c.name] = instants
         elif c.kind == "date":
             dates, ok = _parse_dates(col)
-            flag(
-                pc.invert(pc.fill_null(ok, True)),
-                c.name,
-                pc.binary_join_element_wise("'", pc.fill_null(col, ""), "' is not a YYYY-MM-DD date", ""),
-            )
+            flag(pc.invert(pc.fill_null(ok, True)), c.name, quoted(col, "' is not a YYYY-MM-DD date"))
             typed[c.name] = dates
         else:
             typed[c.name] = col
@@ -378,6 +370,8 @@ def _validate(
 
 
 def _parse_dates(col: pa.Array) -> tuple[pa.Array, pa.Array]:
+    if pa.types.is_date(col.type):
+        return col, pc.if_else(pc.is_null(col), pa.scalar(None, pa.bool_()), True)
     shaped = pc.match_substring_regex(col, _DATE)
     candidates = pc.if_else(shaped, col, pa.scalar(None, pa.string()))
     try:

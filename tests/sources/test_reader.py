@@ -1,0 +1,170 @@
+"""Export readers: valid rows typed, invalid rows rejected with file, line, field and reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import write_jsonl
+
+from tamis.errors import InputError
+from tamis.sources import reader
+from tamis.sources.reader import read_table, table_files
+from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS
+
+
+def _event(i: int, **changes: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "event_id": f"e{i}", "member_id": f"m{i}", "setting": "genai_training", "value": False,
+        "ts": "2025-11-03T00:00:00+01:00", "channel": "settings_page",
+    }
+    row.update(changes)
+    return row
+
+
+def _read(path: Path, table=CONSENT_EVENTS) -> tuple[list[dict], list[dict]]:  # type: ignore[no-untyped-def]
+    valid, rejects = [], []
+    for chunk in read_table(path, table, display=path.name):
+        valid += chunk.valid.to_pylist()
+        rejects += chunk.rejects
+    return valid, rejects
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "reason"),
+    [
+        (_event(1, value="false"), "value", "expected true or false"),
+        (_event(1, ts="2025-11-03T00:00:00"), "ts", "not an RFC 3339 timestamp with an offset"),
+        (_event(1, ts="2025-02-30T00:00:00Z"), "ts", "not an RFC 3339 timestamp"),
+        (_event(1, ts=None), "ts", "required value is missing"),
+        (_event(1, member_id=""), "member_id", "required value is missing"),
+        (_event(1, member_id=None), "member_id", "required value is missing"),
+        ({k: v for k, v in _event(1).items() if k != "event_id"}, "event_id", "required value"),
+        (_event(1, channel="fax"), "channel", "'fax' is not one of settings_page"),
+        (_event(1, event_id=7), "event_id", "expected a string, got int 7"),
+        ('{"event_id": "e1", "member_id": "m1", "value": fal', None, "not valid JSON"),
+        ("[1, 2]", None, "a line must be a JSON object"),
+    ],
+)
+def test_invalid_line_is_rejected_with_its_reason(tmp_path: Path, line: object, field: str | None, reason: str) -> None:
+    path = write_jsonl(tmp_path / "consent_events.jsonl", [_event(0), line, _event(2)])  # type: ignore[list-item]
+    valid, rejects = _read(path)
+    assert [v["event_id"] for v in valid] == ["e0", "e2"]
+    assert [v["_line"] for v in valid] == [1, 3]
+    (reject,) = rejects
+    assert (reject["file"], reject["line"], reject["field"]) == ("consent_events.jsonl", 2, field)
+    assert reason in reject["reason"]
+
+
+def test_broken_line_is_attributed_to_the_member_it_names(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl", ['{"event_id": "e9", "member_id": "m9", "value": tr'])
+    _, (reject,) = _read(path)
+    assert reject["member_id"] == "m9"
+
+
+def test_timestamps_are_instants_in_utc(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "c.jsonl",
+        [_event(1, ts="2025-11-03T00:30:00+01:00"), _event(2, ts="2025-11-02T23:30:00Z"),
+         _event(3, ts="2025-11-02T18:30:00.123456789-05:00")],
+    )
+    valid, rejects = _read(path)
+    assert not rejects
+    assert [v["ts"] for v in valid] == [
+        datetime(2025, 11, 2, 23, 30, tzinfo=UTC),
+        datetime(2025, 11, 2, 23, 30, tzinfo=UTC),
+        datetime(2025, 11, 2, 23, 30, 0, 123456, tzinfo=UTC),
+    ]
+
+
+def test_blank_lines_keep_line_numbers_right(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl", [_event(1), "", "   ", _event(4, value="x")])
+    valid, rejects = _read(path)
+    assert [v["_line"] for v in valid] == [1]
+    assert [r["line"] for r in rejects] == [4]
+
+
+def test_many_blocks_stream_with_exact_line_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 1024)  # many blocks, lines cut across blocks
+    rows = [_event(i) if i % 97 else _event(i, ts="bad") for i in range(1, 2001)]
+    path = write_jsonl(tmp_path / "c.jsonl", rows)
+    chunks = list(read_table(path, CONSENT_EVENTS))
+    assert len(chunks) > 100
+    lines = [ln for c in chunks for ln in c.valid.column("_line").to_pylist()]
+    rejected = [r["line"] for c in chunks for r in c.rejects]
+    assert rejected == [i for i in range(1, 2001) if i % 97 == 0]
+    assert sorted(lines + rejected) == list(range(1, 2001))
+    for c in chunks:
+        for row in c.valid.to_pylist():
+            assert row["event_id"] == f"e{row['_line']}"
+
+
+def test_no_final_newline(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"event_id":"e1","member_id":"m1","setting":"genai_training","value":true,'
+                    '"ts":"2025-01-01T00:00:00Z","channel":"api"}')
+    valid, rejects = _read(path)
+    assert len(valid) == 1 and not rejects
+
+
+def test_parquet_rows_are_numbered_and_validated(tmp_path: Path) -> None:
+    table = pa.table({
+        "record_id": ["r1", "r2", None],
+        "member_id": ["m1", "m2", "m3"],
+        "kind": ["post", "tweet", "post"],
+        "created_at": pa.array([datetime(2025, 1, 1, tzinfo=UTC)] * 3, pa.timestamp("ms", "UTC")),
+        "text": ["a", "b", "c"],
+        "visibility": ["public"] * 3,
+        "extra": [1, 2, 3],
+    })
+    path = tmp_path / "content.parquet"
+    pq.write_table(table, path)
+    valid, rejects = _read(path, CONTENT)
+    assert [v["record_id"] for v in valid] == ["r1"]
+    assert valid[0]["created_at"] == datetime(2025, 1, 1, tzinfo=UTC)
+    assert [(r["line"], r["field"]) for r in rejects] == [(2, "kind"), (3, "record_id")]
+
+
+def test_parquet_naive_timestamps_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "content.parquet"
+    pq.write_table(pa.table({
+        "record_id": ["r1"], "member_id": ["m1"], "kind": ["post"],
+        "created_at": pa.array([datetime(2025, 1, 1)], pa.timestamp("us")),
+        "text": ["a"], "visibility": ["public"],
+    }), path)
+    with pytest.raises(InputError, match=r"content.parquet: timestamp column has no time zone.*created_at"):
+        _read(path, CONTENT)
+
+
+def test_parquet_missing_required_column(tmp_path: Path) -> None:
+    path = tmp_path / "members.parquet"
+    pq.write_table(pa.table({"member_id": ["m1"]}), path)
+    with pytest.raises(InputError, match="required column.*created_at"):
+        _read(path, MEMBERS)
+
+
+def test_member_lists_and_dates(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "members.jsonl", [
+        {"member_id": "m1", "created_at": "2020-01-01T00:00:00Z", "birth_date": "1990-02-28",
+         "skills": ["SQL", "Python"], "salary": 52000},
+        {"member_id": "m2", "created_at": "2020-01-01T00:00:00Z", "birth_date": "1990-02-30"},
+        {"member_id": "m3", "created_at": "2020-01-01T00:00:00Z", "skills": ["SQL", 3]},
+    ])
+    valid, rejects = _read(path, MEMBERS)
+    assert [v["member_id"] for v in valid] == ["m1"]
+    assert valid[0]["skills"] == ["SQL", "Python"]
+    assert [(r["line"], r["field"]) for r in rejects] == [(2, "birth_date"), (3, "skills")]
+
+
+def test_table_files(tmp_path: Path) -> None:
+    (tmp_path / "content").mkdir()
+    for name in ("part-1.parquet", "part-0.parquet", "_SUCCESS", ".part-2.parquet.crc"):
+        (tmp_path / "content" / name).write_bytes(b"")
+    assert [p.name for p in table_files(tmp_path, "content")] == ["part-0.parquet", "part-1.parquet"]
+    (tmp_path / "content.jsonl").write_text("")
+    with pytest.raises(InputError, match="more than once"):
+        table_files(tmp_path, "content")
+    assert table_files(tmp_path, "technical_events") == []
