@@ -13,7 +13,9 @@ TEST_KEY_HEX = "11" * 32
 
 
 @pytest.fixture(autouse=True)
-def _isolated_keys(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _isolated_keys(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Every test gets a fixed pseudonym key and its own key-file home (never the user's)."""
     home = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_DATA_HOME", str(home))

@@ -39,7 +39,9 @@ app = typer.Typer(
     add_completion=False,
 )
 policy_app = typer.Typer(help="Show, validate and compare policies.", no_args_is_help=True)
-consent_app = typer.Typer(help="The consent registry: import, set, history, state.", no_args_is_help=True)
+consent_app = typer.Typer(
+    help="The consent registry: import, set, history, state.", no_args_is_help=True
+)
 snapshot_app = typer.Typer(help="Build, verify and show training snapshots.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(consent_app, name="consent")
@@ -79,7 +81,7 @@ def _instant(text: str, what: str) -> datetime:
 @contextmanager
 def _progress(enabled: bool = True) -> Iterator[Callable[[str, int, int | None], None]]:
     """A Rich progress display fed by ``callback(phase, advance, total)``."""
-    if not enabled or not console.is_terminal and os.environ.get("TAMIS_PROGRESS") != "1":
+    if not enabled or (not console.is_terminal and os.environ.get("TAMIS_PROGRESS") != "1"):
         yield lambda phase, n, total: None
         return
     columns = [
@@ -132,20 +134,27 @@ def policy_show(
     excl = Table(title="never used (exclusions)")
     excl.add_column("categories")
     excl.add_column("content kinds")
-    excl.add_row("\n".join(policy.exclusions.categories), ", ".join(policy.exclusions.content_kinds))
+    excl.add_row(
+        "\n".join(policy.exclusions.categories), ", ".join(policy.exclusions.content_kinds)
+    )
     console.print(excl)
     jur = Table(title="jurisdictions")
     for col in ("name", "countries", "start", "default", "minimum age", "unknown age"):
         jur.add_column(col)
     for j in policy.jurisdictions:
         countries = "every other country" if j.countries == "*" else ", ".join(j.countries)
-        jur.add_row(j.name, countries, j.start.isoformat(), j.default, str(j.minimum_age), j.unknown_age)
+        jur.add_row(
+            j.name, countries, j.start.isoformat(), j.default, str(j.minimum_age), j.unknown_age
+        )
     console.print(jur)
 
 
 @policy_app.command("validate")
 def policy_validate(file: Annotated[Path, typer.Argument(help="The policy file (YAML).")]) -> None:
-    """Check a policy file; errors name the line and the key. Example: tamis policy validate p.yaml"""
+    """Check a policy file; errors name the line and the key.
+
+    Example: tamis policy validate my-policy.yaml
+    """
     from tamis.policy import load_policy
 
     with _errors():
@@ -179,14 +188,177 @@ def policy_diff(
     if diff.purposes_only_a or diff.purposes_only_b:
         table.add_row("purposes", "\n".join(diff.purposes_only_a), "\n".join(diff.purposes_only_b))
     for p in diff.purposes:
-        table.add_row(f"{p.purpose}: categories", "\n".join(p.categories_only_a), "\n".join(p.categories_only_b))
-        table.add_row(f"{p.purpose}: content kinds", "\n".join(p.kinds_only_a), "\n".join(p.kinds_only_b))
-        table.add_row(f"{p.purpose}: visibility", "\n".join(p.visibility_only_a), "\n".join(p.visibility_only_b))
+        table.add_row(
+            f"{p.purpose}: categories",
+            "\n".join(p.categories_only_a),
+            "\n".join(p.categories_only_b),
+        )
+        table.add_row(
+            f"{p.purpose}: content kinds", "\n".join(p.kinds_only_a), "\n".join(p.kinds_only_b)
+        )
+        table.add_row(
+            f"{p.purpose}: visibility",
+            "\n".join(p.visibility_only_a),
+            "\n".join(p.visibility_only_b),
+        )
     if diff.exclusions_only_a or diff.exclusions_only_b:
-        table.add_row("exclusions", "\n".join(diff.exclusions_only_a), "\n".join(diff.exclusions_only_b))
+        table.add_row(
+            "exclusions", "\n".join(diff.exclusions_only_a), "\n".join(diff.exclusions_only_b)
+        )
     for name, attr, va, vb in diff.jurisdictions:
         table.add_row(f"jurisdiction {name}: {attr}", va or "-", vb or "-")
     console.print(table)
+
+
+# --- consent --------------------------------------------------------------------------------------
+
+
+def _event_row(table: Table, event: Any) -> None:
+    from tamis.timefmt import format_instant
+
+    table.add_row(
+        format_instant(event.ts),
+        event.setting,
+        "[green]allow[/]" if event.value else "[red]object[/]",
+        event.channel,
+        event.event_id,
+        format_instant(event.recorded_at) if event.recorded_at else "",
+    )
+
+
+def _event_table(title: str) -> Table:
+    table = Table(title=title)
+    for col in ("when (UTC)", "setting", "value", "channel", "event id", "recorded at"):
+        table.add_column(col)
+    return table
+
+
+@consent_app.command("import")
+def consent_import(
+    file: Annotated[
+        Path, typer.Argument(help="consent_events as JSONL, Parquet or a Parquet folder.")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Import consent events (idempotent: the same file twice changes nothing).
+
+    Example: tamis consent import export/consent_events.jsonl --db registry.db
+    """
+    from tamis.consent import open_registry
+
+    with _errors(), open_registry(db) as registry:
+        summary = registry.import_file(file)
+        url = registry.url
+        nameless = [r for r in registry.rejects().to_pylist() if r["member_id"] is None]
+    console.print(
+        f"[green]imported[/] into {url}: {summary.inserted:,} new events, "
+        f"{summary.duplicates:,} already recorded, {summary.rejected:,} rejected"
+    )
+    if summary.rejected:
+        err_console.print(
+            f"[yellow]warning:[/] {summary.rejected:,} line(s) could not be parsed; their members "
+            "are out of every snapshot (consent_invalid) until the rejects are resolved"
+        )
+    if nameless:
+        err_console.print(
+            f"[yellow]warning:[/] {len(nameless)} unparseable line(s) name no member "
+            f"(first: {nameless[0]['file']}:{nameless[0]['line']}): snapshots from the registry "
+            "refuse to build until they are resolved"
+        )
+
+
+@consent_app.command("set")
+def consent_set(
+    member: Annotated[str, typer.Argument(help="The member id.")],
+    allow: Annotated[bool, typer.Option("--allow", help="The member allows the use.")] = False,
+    object_: Annotated[bool, typer.Option("--object", help="The member objects.")] = False,
+    at: Annotated[
+        str | None, typer.Option("--at", help="When the member acted (default now).")
+    ] = None,
+    channel: Annotated[
+        str, typer.Option("--channel", help="settings_page, objection_form, api, support, import.")
+    ] = "api",
+    setting: Annotated[str, typer.Option("--setting")] = "genai_training",
+    db: DbOption = None,
+) -> None:
+    """Record a member's choice. Example: tamis consent set m42 --object --channel settings_page"""
+    from tamis.consent import open_registry
+    from tamis.sources.schema import CONSENT_CHANNELS
+
+    if allow == object_:
+        _fail("give exactly one of --allow and --object")
+    if channel not in CONSENT_CHANNELS:
+        _fail(f"unknown channel {channel!r}; channels: {', '.join(CONSENT_CHANNELS)}")
+    with _errors(), open_registry(db) as registry:
+        when = _instant(at, "--at") if at else None
+        event = registry.set(member, allow, at=when, channel=channel, setting=setting)
+    table = _event_table(f"recorded for {member}")
+    _event_row(table, event)
+    console.print(table)
+
+
+@consent_app.command("history")
+def consent_history(
+    member: Annotated[str, typer.Argument(help="The member id.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A member's consent events, oldest first. Example: tamis consent history m42"""
+    from tamis.consent import open_registry
+    from tamis.timefmt import format_instant
+
+    with _errors(), open_registry(db) as registry:
+        events = registry.history(member)
+    if as_json:
+        console.print_json(
+            json.dumps(
+                [
+                    {
+                        "event_id": e.event_id,
+                        "setting": e.setting,
+                        "value": e.value,
+                        "ts": format_instant(e.ts),
+                        "channel": e.channel,
+                    }
+                    for e in events
+                ]
+            )
+        )
+        return
+    table = _event_table(f"consent history of {member}")
+    for event in events:
+        _event_row(table, event)
+    console.print(
+        table if events else f"no consent event for {member}: the region's default applies"
+    )
+
+
+@consent_app.command("state")
+def consent_state(
+    member: Annotated[str, typer.Argument(help="The member id.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="RFC 3339 instant with an offset.")],
+    setting: Annotated[str, typer.Option("--setting")] = "genai_training",
+    db: DbOption = None,
+) -> None:
+    """A member's value at an instant.
+
+    Example: tamis consent state m42 --as-of 2026-01-01T00:00:00Z
+    """
+    from tamis.consent import open_registry
+    from tamis.timefmt import format_instant
+
+    with _errors(), open_registry(db) as registry:
+        state = registry.state(member, _instant(as_of, "--as-of"), setting=setting)
+    if state.invalid:
+        console.print(f"{member}: [red]out[/] (consent_invalid: an event could not be parsed)")
+    if state.decided_by is None:
+        console.print(f"{member}: no event at {as_of}: the default of the member's region applies")
+    else:
+        e = state.decided_by
+        value = "[green]allow[/]" if state.value else "[red]object[/]"
+        console.print(
+            f"{member}: {value} since {format_instant(e.ts)} ({e.channel}, event {e.event_id})"
+        )
 
 
 # --- snapshot -------------------------------------------------------------------------------------
@@ -248,7 +420,10 @@ def print_summary(manifest: dict[str, Any], out: Path) -> None:
         f"  purpose {manifest['purpose']}  cutoff {manifest['cutoff']}"
     )
     consent = manifest["consent"]
-    console.print(f"consent from [bold]{consent['source']}[/] ({consent.get('registry', 'consent_events table')})")
+    console.print(
+        f"consent from [bold]{consent['source']}[/] "
+        f"({consent.get('registry', 'consent_events table')})"
+    )
     kinds = Table(title="records by kind")
     kinds.add_column("kind")
     kinds.add_column("in", justify="right")
@@ -298,7 +473,9 @@ def print_summary(manifest: dict[str, Any], out: Path) -> None:
 
 
 @snapshot_app.command("verify")
-def snapshot_verify(snapshot: Annotated[Path, typer.Argument(help="A snapshot directory.")]) -> None:
+def snapshot_verify(
+    snapshot: Annotated[Path, typer.Argument(help="A snapshot directory.")],
+) -> None:
     """Re-check every file hash of a snapshot; non-zero exit naming the file on a mismatch."""
     from tamis.pipeline.manifest import verify_snapshot
 

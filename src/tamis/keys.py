@@ -50,7 +50,7 @@ class PseudonymKey:
         return hashlib.sha256(b"tamis.key-id.v1\x00" + self.secret).hexdigest()[:16]
 
     def digest(self, domain: str, value: str) -> bytes:
-        """HMAC-SHA256 of ``value`` in a named domain (so pseudonyms of different kinds never collide)."""
+        """HMAC-SHA256 of ``value`` in a named domain (pseudonyms of two kinds never collide)."""
         return hmac.new(self.secret, f"{domain}\x00{value}".encode(), hashlib.sha256).digest()
 
     def member_ref(self, member_id: str) -> str:
@@ -69,7 +69,9 @@ def load_key(path: Path | None = None) -> PseudonymKey:
         try:
             return PseudonymKey(bytes.fromhex(env.strip()), f"${KEY_ENV}")
         except ValueError:
-            raise TamisError(f"${KEY_ENV} must be hexadecimal (e.g. from `openssl rand -hex 32`)") from None
+            raise TamisError(
+                f"${KEY_ENV} must be hexadecimal (e.g. from `openssl rand -hex 32`)"
+            ) from None
     path = path or Path(os.environ.get(KEY_FILE_ENV) or default_key_file())
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,9 +80,7 @@ def load_key(path: Path | None = None) -> PseudonymKey:
             handle.write(secrets.token_hex(32) + "\n")
     mode = path.stat().st_mode & 0o077
     if mode:
-        raise TamisError(
-            f"key file {path} is readable by group or others; run `chmod 600 {path}`"
-        )
+        raise TamisError(f"key file {path} is readable by group or others; run `chmod 600 {path}`")
     try:
         secret = bytes.fromhex(path.read_text().strip())
     except ValueError:

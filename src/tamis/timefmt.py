@@ -1,4 +1,4 @@
-"""Timestamps as the data contract wants them: RFC 3339 with an explicit offset, compared as instants.
+"""Timestamps as the data contract wants them: RFC 3339 with an offset, compared as instants.
 
 A timestamp without an offset is ambiguous and is an error. Everything inside tamis is UTC with
 microsecond precision (``datetime`` with ``tzinfo=UTC``; Arrow ``timestamp("us", "UTC")``).
@@ -16,10 +16,8 @@ from tamis.errors import TimestampError
 
 ARROW_TS = pa.timestamp("us", tz="UTC")
 
-# Date, 'T' or space, time with optional fraction, then 'Z' or +HH:MM / -HH:MM (RFC 3339 section 5.6).
-RFC3339_PATTERN = (
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
+# Date, 'T' or space, time with optional fraction, then 'Z' or +HH:MM / -HH:MM (RFC 3339, 5.6).
+RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 _RFC3339 = re.compile(RFC3339_PATTERN)
 
 

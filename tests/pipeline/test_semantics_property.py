@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from conftest import write_export
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import write_export
 from tamis.keys import load_key
 from tamis.pipeline.build import BuildRequest, build_snapshot
 from tamis.policy import parse_policy
@@ -36,12 +36,27 @@ MIN_MEMBER_CASES = 10_000
 
 # The test's own policy, written out as YAML for the builder and used directly by the reference.
 JURISDICTIONS: dict[str, dict[str, Any]] = {
-    "eu": {"countries": ["FR", "DE"], "start": datetime(2025, 11, 3, tzinfo=UTC),
-           "default": True, "min_age": 18, "unknown_age_ok": False},
-    "optin": {"countries": ["US"], "start": datetime(2024, 9, 18, tzinfo=UTC),
-              "default": False, "min_age": 16, "unknown_age_ok": True},
-    "late": {"countries": ["JP"], "start": datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC),
-             "default": True, "min_age": 18, "unknown_age_ok": False},
+    "eu": {
+        "countries": ["FR", "DE"],
+        "start": datetime(2025, 11, 3, tzinfo=UTC),
+        "default": True,
+        "min_age": 18,
+        "unknown_age_ok": False,
+    },
+    "optin": {
+        "countries": ["US"],
+        "start": datetime(2024, 9, 18, tzinfo=UTC),
+        "default": False,
+        "min_age": 16,
+        "unknown_age_ok": True,
+    },
+    "late": {
+        "countries": ["JP"],
+        "start": datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC),
+        "default": True,
+        "min_age": 18,
+        "unknown_age_ok": False,
+    },
 }
 ALLOWED_KINDS = {"post", "article", "comment", "ai_prompt"}
 ALLOWED_VISIBILITY = {"public", "connections"}
@@ -52,7 +67,10 @@ COUNTRIES = ["FR", "DE", "US", "JP", "BR", "AQ", None, "XX"]
 
 def _policy_yaml() -> bytes:
     lines = [
-        "tamis_policy: 1", "name: property", "version: '1'", "title: property test",
+        "tamis_policy: 1",
+        "name: property",
+        "version: '1'",
+        "title: property test",
         "settings:",
         "  genai_training: {label: {en: train, fr: entraîner}}",
         "  other_setting: {label: {en: other, fr: autre}}",
@@ -61,7 +79,9 @@ def _policy_yaml() -> bytes:
         "    setting: genai_training",
         "    legal_basis: legitimate_interest",
         "    description: {en: test, fr: test}",
-        f"    content_kinds: [{', '.join(sorted(ALLOWED_KINDS))}, message]".replace(", message", ""),
+        f"    content_kinds: [{', '.join(sorted(ALLOWED_KINDS))}, message]".replace(
+            ", message", ""
+        ),
         f"    visibility: [{', '.join(sorted(ALLOWED_VISIBILITY))}]",
         "    categories: [user.content]",
         "exclusions: {categories: [user.content.private_message], content_kinds: [message]}",
@@ -116,7 +136,8 @@ def reference(
     for eid in conflicted:
         invalid_members |= {c[0] for c in contents[eid]}
     usable = [
-        e for e in events
+        e
+        for e in events
         if not e.broken and e.setting == SETTING and e.ts <= CUTOFF and e.event_id not in conflicted
     ]
 
@@ -158,7 +179,11 @@ def reference(
                 reason = "after_cutoff"
             elif r["kind"] not in ALLOWED_KINDS or r["visibility"] not in ALLOWED_VISIBILITY:
                 reason = "category_excluded"
-            elif born is not None and rule and _age(born, r["created_at"].astimezone(UTC).date()) < rule["min_age"]:
+            elif (
+                born is not None
+                and rule
+                and _age(born, r["created_at"].astimezone(UTC).date()) < rule["min_age"]
+            ):
                 reason = "minor_at_creation"
         if reason is None:
             included.add(r["record_id"])
@@ -189,14 +214,17 @@ def populations(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[Event], lis
                 st.dates(date(1950, 1, 1), date(2000, 1, 1)),
             )
         )
-        members.append({"member_id": mid, "country": draw(st.sampled_from(COUNTRIES)),
-                        "birth_date": birth})
+        members.append(
+            {"member_id": mid, "country": draw(st.sampled_from(COUNTRIES)), "birth_date": birth}
+        )
         for j in range(draw(st.integers(0, 4))):
             events.append(
                 Event(
                     event_id=f"e{i}-{j}",
                     member_id=mid if draw(st.integers(0, 15)) else f"ghost{i}",
-                    setting=draw(st.sampled_from([SETTING] * 8 + ["other_setting", "genai_trainig"])),
+                    setting=draw(
+                        st.sampled_from([SETTING] * 8 + ["other_setting", "genai_trainig"])
+                    ),
                     value=draw(st.booleans()),
                     ts=draw(st.sampled_from(INSTANTS)),
                     offset_minutes=draw(st.sampled_from(OFFSETS)),
@@ -207,22 +235,35 @@ def populations(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[Event], lis
             created = draw(
                 st.one_of(
                     st.sampled_from(INSTANTS),
-                    st.datetimes(datetime(2023, 1, 1), datetime(2026, 2, 1), timezones=st.just(UTC)),
+                    st.datetimes(
+                        datetime(2023, 1, 1), datetime(2026, 2, 1), timezones=st.just(UTC)
+                    ),
                 )
             )
-            records.append({
-                "record_id": f"r{i}-{k}",
-                "member_id": mid if draw(st.integers(0, 20)) else f"ghost{i}",
-                "kind": draw(st.sampled_from(KINDS)),
-                "visibility": draw(st.sampled_from(VISIBILITY)),
-                "created_at": created,
-                "offset": draw(st.sampled_from(OFFSETS)),
-            })
+            records.append(
+                {
+                    "record_id": f"r{i}-{k}",
+                    "member_id": mid if draw(st.integers(0, 20)) else f"ghost{i}",
+                    "kind": draw(st.sampled_from(KINDS)),
+                    "visibility": draw(st.sampled_from(VISIBILITY)),
+                    "created_at": created,
+                    "offset": draw(st.sampled_from(OFFSETS)),
+                }
+            )
     # Repeat some events: same id and content (ignored) or same id, other content (invalid).
     for e in list(events[: draw(st.integers(0, 2))]):
         same = draw(st.booleans())
-        events.append(Event(e.event_id, e.member_id, e.setting, e.value if same else not e.value,
-                            e.ts, e.offset_minutes, e.broken))
+        events.append(
+            Event(
+                e.event_id,
+                e.member_id,
+                e.setting,
+                e.value if same else not e.value,
+                e.ts,
+                e.offset_minutes,
+                e.broken,
+            )
+        )
     return members, events, records
 
 
@@ -233,8 +274,14 @@ def _ts(value: datetime, offset_minutes: int) -> str:
 
 
 def _event_line(e: Event) -> dict[str, Any] | str:
-    row = {"event_id": e.event_id, "member_id": e.member_id, "setting": e.setting,
-           "value": e.value, "ts": _ts(e.ts, e.offset_minutes), "channel": "settings_page"}
+    row = {
+        "event_id": e.event_id,
+        "member_id": e.member_id,
+        "setting": e.setting,
+        "value": e.value,
+        "ts": _ts(e.ts, e.offset_minutes),
+        "channel": "settings_page",
+    }
     if e.broken:
         row["ts"] = e.ts.astimezone(UTC).replace(tzinfo=None).isoformat()  # no offset
     return row
@@ -245,19 +292,42 @@ def _event_line(e: Event) -> dict[str, Any] | str:
 member_cases = Counter[str]()
 
 
-def _check(tmp: Path, members: list[dict[str, Any]], events: list[Event], records: list[dict[str, Any]]) -> None:
+def _check(
+    tmp: Path, members: list[dict[str, Any]], events: list[Event], records: list[dict[str, Any]]
+) -> None:
     export = write_export(
         tmp / "export",
-        [{**m, "birth_date": m["birth_date"].isoformat() if m["birth_date"] else None,
-          "created_at": "2020-01-01T00:00:00Z"} for m in members],
-        [{"record_id": r["record_id"], "member_id": r["member_id"], "kind": r["kind"],
-          "visibility": r["visibility"], "created_at": _ts(r["created_at"], r["offset"]),
-          "text": f"text of {r['record_id']}", "lang": "en"} for r in records],
+        [
+            {
+                **m,
+                "birth_date": m["birth_date"].isoformat() if m["birth_date"] else None,
+                "created_at": "2020-01-01T00:00:00Z",
+            }
+            for m in members
+        ],
+        [
+            {
+                "record_id": r["record_id"],
+                "member_id": r["member_id"],
+                "kind": r["kind"],
+                "visibility": r["visibility"],
+                "created_at": _ts(r["created_at"], r["offset"]),
+                "text": f"text of {r['record_id']}",
+                "lang": "en",
+            }
+            for r in records
+        ],
         [_event_line(e) for e in events],
     )
     result = build_snapshot(
-        BuildRequest(export_dir=export, out=tmp / "snap", policy=POLICY, cutoff=CUTOFF,
-                     key=load_key(), force=True)
+        BuildRequest(
+            export_dir=export,
+            out=tmp / "snap",
+            policy=POLICY,
+            cutoff=CUTOFF,
+            key=load_key(),
+            force=True,
+        )
     )
     got = set()
     for part in sorted((tmp / "snap" / "data").glob("*.parquet")):
@@ -271,8 +341,12 @@ def _check(tmp: Path, members: list[dict[str, Any]], events: list[Event], record
 def test_builder_matches_reference(tmp_path: Path) -> None:
     counter = iter(range(10**9))
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(populations())
     def run(population: tuple[list[dict[str, Any]], list[Event], list[dict[str, Any]]]) -> None:
         _check(tmp_path / str(next(counter)), *population)

@@ -1,4 +1,4 @@
-"""End-to-end: the CLI as a user runs it, atomic publication under SIGKILL, byte-identical reruns."""
+"""End-to-end: the CLI as a user runs it, atomic publication under SIGKILL, identical reruns."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import TEST_KEY_HEX, write_export
 
+from conftest import TEST_KEY_HEX, write_export
 from tamis.pipeline.manifest import verify_snapshot
 
 CUTOFF = "2026-01-01T00:00:00Z"
@@ -23,7 +23,10 @@ CUTOFF = "2026-01-01T00:00:00Z"
 def tamis(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TAMIS_PSEUDONYM_KEY": TEST_KEY_HEX}
     result = subprocess.run(
-        [sys.executable, "-m", "tamis.cli", *args], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "tamis.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=300,
     )
     if check and result.returncode != 0:
@@ -33,10 +36,17 @@ def tamis(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def _member(i: int, **changes: object) -> dict[str, object]:
     row: dict[str, object] = {
-        "member_id": f"m{i}", "country": "FR", "birth_date": "1980-05-05",
-        "created_at": "2020-01-01T00:00:00Z", "first_name": "Camille", "last_name": f"Martin{i}",
-        "headline": "Ingénieure données", "email": f"camille{i}@example.fr",
-        "phone": "+33 6 12 34 56 78", "salary": 61000, "skills": ["SQL", "Python"],
+        "member_id": f"m{i}",
+        "country": "FR",
+        "birth_date": "1980-05-05",
+        "created_at": "2020-01-01T00:00:00Z",
+        "first_name": "Camille",
+        "last_name": f"Martin{i}",
+        "headline": "Ingénieure données",
+        "email": f"camille{i}@example.fr",
+        "phone": "+33 6 12 34 56 78",
+        "salary": 61000,
+        "skills": ["SQL", "Python"],
     }
     row.update(changes)
     return row
@@ -44,8 +54,12 @@ def _member(i: int, **changes: object) -> dict[str, object]:
 
 def _content(i: int, member: int, **changes: object) -> dict[str, object]:
     row: dict[str, object] = {
-        "record_id": f"r{i}", "member_id": f"m{member}", "kind": "post", "visibility": "public",
-        "created_at": "2025-06-01T12:00:00+02:00", "lang": "fr",
+        "record_id": f"r{i}",
+        "member_id": f"m{member}",
+        "kind": "post",
+        "visibility": "public",
+        "created_at": "2025-06-01T12:00:00+02:00",
+        "lang": "fr",
         "text": f"Post {i}: écrivez-moi à camille{member}@example.fr ou au 06 12 34 56 78",
     }
     row.update(changes)
@@ -54,9 +68,17 @@ def _content(i: int, member: int, **changes: object) -> dict[str, object]:
 
 @pytest.fixture
 def small_export(tmp_path: Path) -> Path:
-    members = [_member(1), _member(2), _member(3, birth_date="2010-01-01"), _member(4, country=None)]
+    members = [
+        _member(1),
+        _member(2),
+        _member(3, birth_date="2010-01-01"),
+        _member(4, country=None),
+    ]
     content = [
-        _content(1, 1), _content(2, 2), _content(3, 3), _content(4, 4),
+        _content(1, 1),
+        _content(2, 2),
+        _content(3, 3),
+        _content(4, 4),
         _content(5, 1, kind="message", visibility="private"),
         _content(6, 1, created_at="2026-02-01T00:00:00Z"),
         _content(7, 1, visibility="connections"),
@@ -64,26 +86,56 @@ def small_export(tmp_path: Path) -> Path:
         _content(9, 1, created_at="not a date"),
     ]
     events = [
-        {"event_id": "e1", "member_id": "m2", "setting": "genai_training", "value": False,
-         "ts": "2025-12-24T10:00:00+01:00", "channel": "settings_page"},
-        {"event_id": "e2", "member_id": "m1", "setting": "genai_training", "value": False,
-         "ts": "2026-01-02T00:00:00Z", "channel": "settings_page"},  # after the cutoff
-        {"event_id": "e3", "member_id": "ghost", "setting": "genai_training", "value": False,
-         "ts": "2025-12-01T00:00:00Z", "channel": "api"},
+        {
+            "event_id": "e1",
+            "member_id": "m2",
+            "setting": "genai_training",
+            "value": False,
+            "ts": "2025-12-24T10:00:00+01:00",
+            "channel": "settings_page",
+        },
+        {
+            "event_id": "e2",
+            "member_id": "m1",
+            "setting": "genai_training",
+            "value": False,
+            "ts": "2026-01-02T00:00:00Z",
+            "channel": "settings_page",
+        },  # after the cutoff
+        {
+            "event_id": "e3",
+            "member_id": "ghost",
+            "setting": "genai_training",
+            "value": False,
+            "ts": "2025-12-01T00:00:00Z",
+            "channel": "api",
+        },
     ]
     return write_export(tmp_path / "export", members, content, events)
 
 
 def _records(snapshot: Path) -> list[dict[str, object]]:
-    return duckdb.sql(
-        f"SELECT * FROM read_parquet('{snapshot}/data/*.parquet') ORDER BY record_id"
-    ).to_arrow_table().to_pylist()
+    return (
+        duckdb.sql(f"SELECT * FROM read_parquet('{snapshot}/data/*.parquet') ORDER BY record_id")
+        .to_arrow_table()
+        .to_pylist()
+    )
 
 
 def test_build_with_each_preset(small_export: Path, tmp_path: Path) -> None:
     minimal = tmp_path / "minimal"
-    out = tamis("snapshot", "build", "--export", str(small_export), "--policy", "minimal",
-                "--cutoff", CUTOFF, "--out", str(minimal))
+    out = tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(small_export),
+        "--policy",
+        "minimal",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(minimal),
+    )
     assert "published at" in out.stdout
     rows = _records(minimal)
     assert [r["record_id"] for r in rows] == ["r1"]
@@ -98,23 +150,49 @@ def test_build_with_each_preset(small_export: Path, tmp_path: Path) -> None:
         reason: sum(n for kind, n in kinds.items() if kind in content_kinds)
         for reason, kinds in by_kind.items()
     }
-    assert content_reasons == {"objected": 1, "minor": 1, "region_unknown": 1,
-                               "category_excluded": 3, "after_cutoff": 1}
+    assert content_reasons == {
+        "objected": 1,
+        "minor": 1,
+        "region_unknown": 1,
+        "category_excluded": 3,
+        "after_cutoff": 1,
+    }
     assert manifest["records"]["excluded_by_reason"]["quarantined"] == 1
     # Six profile records per member (name, headline, email, phone, salary, skills): the
     # minimal preset uses none of them, the eligible member's are category_excluded.
     assert by_kind["category_excluded"]["profile_name"] == 1
     assert manifest["records"]["input"] == 9 + 4 * 6
-    assert manifest["members"]["excluded_by_reason"] == {"minor": 1, "objected": 1, "region_unknown": 1}
+    assert manifest["members"]["excluded_by_reason"] == {
+        "minor": 1,
+        "objected": 1,
+        "region_unknown": 1,
+    }
     assert manifest["consent"]["events_for_unknown_members"] == 1
     assert manifest["quarantined"] == {"consent_events": 1, "content": 1}
     quarantine = duckdb.sql(f"SELECT * FROM '{minimal}/quarantine/content.parquet'").fetchall()
-    assert quarantine == [("content.jsonl", 9, "created_at",
-                           "'not a date' is not an RFC 3339 timestamp with an offset", "r9")]
+    assert quarantine == [
+        (
+            "content.jsonl",
+            9,
+            "created_at",
+            "'not a date' is not an RFC 3339 timestamp with an offset",
+            "r9",
+        )
+    ]
 
     linkedin = tmp_path / "linkedin"
-    tamis("snapshot", "build", "--export", str(small_export), "--policy", "linkedin-2025",
-          "--cutoff", CUTOFF, "--out", str(linkedin))
+    tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(small_export),
+        "--policy",
+        "linkedin-2025",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(linkedin),
+    )
     rows = _records(linkedin)
     ids = [r["record_id"] for r in rows]
     assert {"r1", "r7", "r8"} <= set(ids) and not {"r2", "r3", "r4", "r5", "r6", "r9"} & set(ids)
@@ -130,8 +208,19 @@ def test_build_with_each_preset(small_export: Path, tmp_path: Path) -> None:
 
 def test_verify_names_the_tampered_file(small_export: Path, tmp_path: Path) -> None:
     snap = tmp_path / "snap"
-    tamis("snapshot", "build", "--export", str(small_export), "--policy", "linkedin-2025",
-          "--cutoff", CUTOFF, "--out", str(snap), "-q")
+    tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(small_export),
+        "--policy",
+        "linkedin-2025",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(snap),
+        "-q",
+    )
     part = snap / "data" / "part-00000.parquet"
     data = bytearray(part.read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -146,8 +235,19 @@ def test_verify_names_the_tampered_file(small_export: Path, tmp_path: Path) -> N
 
 def test_existing_output_needs_force(small_export: Path, tmp_path: Path) -> None:
     snap = tmp_path / "snap"
-    args = ["snapshot", "build", "--export", str(small_export), "--policy", "minimal",
-            "--cutoff", CUTOFF, "--out", str(snap), "-q"]
+    args = [
+        "snapshot",
+        "build",
+        "--export",
+        str(small_export),
+        "--policy",
+        "minimal",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(snap),
+        "-q",
+    ]
     tamis(*args)
     again = tamis(*args, check=False)
     assert again.returncode == 1 and "already exists" in again.stderr and "--force" in again.stderr
@@ -155,35 +255,89 @@ def test_existing_output_needs_force(small_export: Path, tmp_path: Path) -> None
 
 
 def test_errors_are_one_line_messages(small_export: Path, tmp_path: Path) -> None:
-    result = tamis("snapshot", "build", "--export", str(small_export), "--policy", "minimal",
-                   "--cutoff", "2026-01-01T00:00:00", "--out", str(tmp_path / "s"), check=False)
+    result = tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(small_export),
+        "--policy",
+        "minimal",
+        "--cutoff",
+        "2026-01-01T00:00:00",
+        "--out",
+        str(tmp_path / "s"),
+        check=False,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "not RFC 3339 with an offset" in result.stderr
-    result = tamis("snapshot", "build", "--export", str(tmp_path / "nowhere"), "--policy",
-                   "minimal", "--cutoff", CUTOFF, "--out", str(tmp_path / "s"), check=False)
+    result = tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(tmp_path / "nowhere"),
+        "--policy",
+        "minimal",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(tmp_path / "s"),
+        check=False,
+    )
     assert result.returncode == 1 and "required table members is missing" in result.stderr
 
 
-def test_unattributable_broken_consent_line_stops_the_build(small_export: Path, tmp_path: Path) -> None:
+def test_unattributable_broken_consent_line_stops_the_build(
+    small_export: Path, tmp_path: Path
+) -> None:
     with (small_export / "consent_events.jsonl").open("a") as handle:
         handle.write('{"event_id": "e9", "value": fa\n')
-    result = tamis("snapshot", "build", "--export", str(small_export), "--policy", "minimal",
-                   "--cutoff", CUTOFF, "--out", str(tmp_path / "s"), check=False)
+    result = tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(small_export),
+        "--policy",
+        "minimal",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(tmp_path / "s"),
+        check=False,
+    )
     assert result.returncode == 1 and "consent_events.jsonl:4" in result.stderr
     assert not (tmp_path / "s").exists()
 
 
 def _big_export(root: Path, n_members: int = 3000, n_records: int = 150_000) -> Path:
     rng = random.Random(3)
-    members = [_member(i, country=rng.choice(["FR", "DE", "US", None]),
-                       birth_date=rng.choice(["1980-01-01", "2009-06-30", None]))
-               for i in range(n_members)]
-    content = [_content(i, rng.randrange(n_members + 10), kind=rng.choice(["post", "comment", "message"]),
-                        text=f"record {i} {'x' * rng.randrange(200)} mail a{i}@b.fr")
-               for i in range(n_records)]
-    events = [{"event_id": f"e{i}", "member_id": f"m{i}", "setting": "genai_training",
-               "value": rng.random() < 0.7, "ts": "2025-12-01T00:00:00Z", "channel": "api"}
-              for i in range(0, n_members, 3)]
+    members = [
+        _member(
+            i,
+            country=rng.choice(["FR", "DE", "US", None]),
+            birth_date=rng.choice(["1980-01-01", "2009-06-30", None]),
+        )
+        for i in range(n_members)
+    ]
+    content = [
+        _content(
+            i,
+            rng.randrange(n_members + 10),
+            kind=rng.choice(["post", "comment", "message"]),
+            text=f"record {i} {'x' * rng.randrange(200)} mail a{i}@b.fr",
+        )
+        for i in range(n_records)
+    ]
+    events = [
+        {
+            "event_id": f"e{i}",
+            "member_id": f"m{i}",
+            "setting": "genai_training",
+            "value": rng.random() < 0.7,
+            "ts": "2025-12-01T00:00:00Z",
+            "channel": "api",
+        }
+        for i in range(0, n_members, 3)
+    ]
     return write_export(root, members, content, events)
 
 
@@ -191,8 +345,19 @@ def test_sigkill_leaves_no_snapshot_or_a_complete_one(tmp_path: Path) -> None:
     export = _big_export(tmp_path / "export")
     reference = tmp_path / "reference"
     started = time.monotonic()
-    tamis("snapshot", "build", "--export", str(export), "--policy", "linkedin-2025",
-          "--cutoff", CUTOFF, "--out", str(reference), "-q")
+    tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(export),
+        "--policy",
+        "linkedin-2025",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(reference),
+        "-q",
+    )
     duration = time.monotonic() - started
     expected = {p.name: p.read_bytes() for p in (reference / "data").iterdir()}
     rng = random.Random(11)
@@ -201,9 +366,26 @@ def test_sigkill_leaves_no_snapshot_or_a_complete_one(tmp_path: Path) -> None:
     out = tmp_path / "killed"
     for attempt in range(6):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tamis.cli", "snapshot", "build", "--export", str(export),
-             "--policy", "linkedin-2025", "--cutoff", CUTOFF, "--out", str(out), "-q", "--force"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "tamis.cli",
+                "snapshot",
+                "build",
+                "--export",
+                str(export),
+                "--policy",
+                "linkedin-2025",
+                "--cutoff",
+                CUTOFF,
+                "--out",
+                str(out),
+                "-q",
+                "--force",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         time.sleep(rng.uniform(0.2, duration * 1.1))
         proc.send_signal(signal.SIGKILL)
@@ -218,8 +400,20 @@ def test_sigkill_leaves_no_snapshot_or_a_complete_one(tmp_path: Path) -> None:
 
             shutil.rmtree(out, ignore_errors=True)
     assert "absent" in outcomes, outcomes
-    tamis("snapshot", "build", "--export", str(export), "--policy", "linkedin-2025",
-          "--cutoff", CUTOFF, "--out", str(out), "-q", "--force")
+    tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(export),
+        "--policy",
+        "linkedin-2025",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(out),
+        "-q",
+        "--force",
+    )
     assert {p.name: p.read_bytes() for p in (out / "data").iterdir()} == expected
     leftovers = [p.name for p in tmp_path.iterdir() if ".tamis-tmp-" in p.name]
     assert leftovers == []

@@ -17,7 +17,12 @@ def test_presets_load_and_differ_in_scope() -> None:
     linkedin = load_policy("linkedin-2025").policy
     minimal = load_policy("minimal").policy
     assert set(linkedin.allowed_kinds(PURPOSE)) == {
-        "post", "article", "comment", "search_query", "ai_prompt", "ai_feedback"
+        "post",
+        "article",
+        "comment",
+        "search_query",
+        "ai_prompt",
+        "ai_feedback",
     }
     assert minimal.allowed_kinds(PURPOSE) == ("post", "article", "comment")
     assert minimal.allowed_profile_fields(PURPOSE) == ()
@@ -33,9 +38,16 @@ def test_presets_load_and_differ_in_scope() -> None:
 
 @pytest.mark.parametrize(
     ("country", "jurisdiction"),
-    [("FR", "eu-eea-ch-uk-ca-hk"), ("NO", "eu-eea-ch-uk-ca-hk"), ("GB", "eu-eea-ch-uk-ca-hk"),
-     ("HK", "eu-eea-ch-uk-ca-hk"), ("US", "rest-of-world"), ("IN", "rest-of-world"),
-     ("XX", None), (None, None)],
+    [
+        ("FR", "eu-eea-ch-uk-ca-hk"),
+        ("NO", "eu-eea-ch-uk-ca-hk"),
+        ("GB", "eu-eea-ch-uk-ca-hk"),
+        ("HK", "eu-eea-ch-uk-ca-hk"),
+        ("US", "rest-of-world"),
+        ("IN", "rest-of-world"),
+        ("XX", None),
+        (None, None),
+    ],
 )
 def test_jurisdictions(country: str | None, jurisdiction: str | None) -> None:
     j = load_policy("linkedin-2025").policy.jurisdiction_for(country)
@@ -62,20 +74,38 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("    visibility: [public]", "    visibility: [public, secret]",
-         r"broken.yaml:\d+: purposes.genai.content_creation.visibility: unknown visibility secret; valid: public"),
-        ("    categories: [user.content.post",
-         "    categories: [user.content.poste",
-         r"unknown category user.content.poste; valid: .*user.content.post"),
-        ("    minimum_age: 18", "    minimum_age: 18\n    minimun_age: 16",
-         r"jurisdictions.0.minimun_age: unknown key; valid keys here: name, countries, start"),
-        ("start: 2025-11-03T00:00:00Z", "start: 2025-11-03T00:00:00",
-         r"is not RFC 3339 with an offset"),
-        ("content_kinds: [post, article, comment]", "content_kinds: [post, message]",
-         r"exclusions cannot be overridden"),
+        (
+            "    visibility: [public]",
+            "    visibility: [public, secret]",
+            r"broken.yaml:\d+: purposes.genai.content_creation.visibility: "
+            r"unknown visibility secret; valid: public",
+        ),
+        (
+            "    categories: [user.content.post",
+            "    categories: [user.content.poste",
+            r"unknown category user.content.poste; valid: .*user.content.post",
+        ),
+        (
+            "    minimum_age: 18",
+            "    minimum_age: 18\n    minimun_age: 16",
+            r"jurisdictions.0.minimun_age: unknown key; valid keys here: name, countries, start",
+        ),
+        (
+            "start: 2025-11-03T00:00:00Z",
+            "start: 2025-11-03T00:00:00",
+            r"is not RFC 3339 with an offset",
+        ),
+        (
+            "content_kinds: [post, article, comment]",
+            "content_kinds: [post, message]",
+            r"exclusions cannot be overridden",
+        ),
         ('"NO"', "NO", r"quote the value"),
-        ("    setting: genai_training", "    setting: genai",
-         r"unknown setting 'genai'; settings: genai_training"),
+        (
+            "    setting: genai_training",
+            "    setting: genai",
+            r"unknown setting 'genai'; settings: genai_training",
+        ),
     ],
 )
 def test_validation_names_line_and_key(tmp_path: Path, old: str, new: str, expected: str) -> None:

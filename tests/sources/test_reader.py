@@ -8,8 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import write_jsonl
 
+from conftest import write_jsonl
 from tamis.errors import InputError
 from tamis.sources import reader
 from tamis.sources.reader import read_table, table_files
@@ -18,8 +18,12 @@ from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS
 
 def _event(i: int, **changes: object) -> dict[str, object]:
     row: dict[str, object] = {
-        "event_id": f"e{i}", "member_id": f"m{i}", "setting": "genai_training", "value": False,
-        "ts": "2025-11-03T00:00:00+01:00", "channel": "settings_page",
+        "event_id": f"e{i}",
+        "member_id": f"m{i}",
+        "setting": "genai_training",
+        "value": False,
+        "ts": "2025-11-03T00:00:00+01:00",
+        "channel": "settings_page",
     }
     row.update(changes)
     return row
@@ -49,7 +53,9 @@ def _read(path: Path, table=CONSENT_EVENTS) -> tuple[list[dict], list[dict]]:  #
         ("[1, 2]", None, "a line must be a JSON object"),
     ],
 )
-def test_invalid_line_is_rejected_with_its_reason(tmp_path: Path, line: object, field: str | None, reason: str) -> None:
+def test_invalid_line_is_rejected_with_its_reason(
+    tmp_path: Path, line: object, field: str | None, reason: str
+) -> None:
     path = write_jsonl(tmp_path / "consent_events.jsonl", [_event(0), line, _event(2)])  # type: ignore[list-item]
     valid, rejects = _read(path)
     assert [v["event_id"] for v in valid] == ["e0", "e2"]
@@ -68,8 +74,11 @@ def test_broken_line_is_attributed_to_the_member_it_names(tmp_path: Path) -> Non
 def test_timestamps_are_instants_in_utc(tmp_path: Path) -> None:
     path = write_jsonl(
         tmp_path / "c.jsonl",
-        [_event(1, ts="2025-11-03T00:30:00+01:00"), _event(2, ts="2025-11-02T23:30:00Z"),
-         _event(3, ts="2025-11-02T18:30:00.123456789-05:00")],
+        [
+            _event(1, ts="2025-11-03T00:30:00+01:00"),
+            _event(2, ts="2025-11-02T23:30:00Z"),
+            _event(3, ts="2025-11-02T18:30:00.123456789-05:00"),
+        ],
     )
     valid, rejects = _read(path)
     assert not rejects
@@ -87,7 +96,9 @@ def test_blank_lines_keep_line_numbers_right(tmp_path: Path) -> None:
     assert [r["line"] for r in rejects] == [4]
 
 
-def test_many_blocks_stream_with_exact_line_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_blocks_stream_with_exact_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(reader, "BLOCK_BYTES", 1024)  # many blocks, lines cut across blocks
     rows = [_event(i) if i % 97 else _event(i, ts="bad") for i in range(1, 2001)]
     path = write_jsonl(tmp_path / "c.jsonl", rows)
@@ -104,22 +115,28 @@ def test_many_blocks_stream_with_exact_line_numbers(tmp_path: Path, monkeypatch:
 
 def test_no_final_newline(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
-    path.write_text('{"event_id":"e1","member_id":"m1","setting":"genai_training","value":true,'
-                    '"ts":"2025-01-01T00:00:00Z","channel":"api"}')
+    path.write_text(
+        '{"event_id":"e1","member_id":"m1","setting":"genai_training","value":true,'
+        '"ts":"2025-01-01T00:00:00Z","channel":"api"}'
+    )
     valid, rejects = _read(path)
     assert len(valid) == 1 and not rejects
 
 
 def test_parquet_rows_are_numbered_and_validated(tmp_path: Path) -> None:
-    table = pa.table({
-        "record_id": ["r1", "r2", None],
-        "member_id": ["m1", "m2", "m3"],
-        "kind": ["post", "tweet", "post"],
-        "created_at": pa.array([datetime(2025, 1, 1, tzinfo=UTC)] * 3, pa.timestamp("ms", "UTC")),
-        "text": ["a", "b", "c"],
-        "visibility": ["public"] * 3,
-        "extra": [1, 2, 3],
-    })
+    table = pa.table(
+        {
+            "record_id": ["r1", "r2", None],
+            "member_id": ["m1", "m2", "m3"],
+            "kind": ["post", "tweet", "post"],
+            "created_at": pa.array(
+                [datetime(2025, 1, 1, tzinfo=UTC)] * 3, pa.timestamp("ms", "UTC")
+            ),
+            "text": ["a", "b", "c"],
+            "visibility": ["public"] * 3,
+            "extra": [1, 2, 3],
+        }
+    )
     path = tmp_path / "content.parquet"
     pq.write_table(table, path)
     valid, rejects = _read(path, CONTENT)
@@ -130,29 +147,47 @@ def test_parquet_rows_are_numbered_and_validated(tmp_path: Path) -> None:
 
 def test_parquet_naive_timestamps_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "content.parquet"
-    pq.write_table(pa.table({
-        "record_id": ["r1"], "member_id": ["m1"], "kind": ["post"],
-        "created_at": pa.array([datetime(2025, 1, 1)], pa.timestamp("us")),
-        "text": ["a"], "visibility": ["public"],
-    }), path)
-    with pytest.raises(InputError, match=r"content.parquet: timestamp column has no time zone.*created_at"):
+    pq.write_table(
+        pa.table(
+            {
+                "record_id": ["r1"],
+                "member_id": ["m1"],
+                "kind": ["post"],
+                "created_at": pa.array([datetime(2025, 1, 1)], pa.timestamp("us")),
+                "text": ["a"],
+                "visibility": ["public"],
+            }
+        ),
+        path,
+    )
+    with pytest.raises(
+        InputError, match=r"content.parquet: timestamp column has no time zone.*created_at"
+    ):
         _read(path, CONTENT)
 
 
 def test_parquet_missing_required_column(tmp_path: Path) -> None:
     path = tmp_path / "members.parquet"
     pq.write_table(pa.table({"member_id": ["m1"]}), path)
-    with pytest.raises(InputError, match="required column.*created_at"):
+    with pytest.raises(InputError, match=r"required column.*created_at"):
         _read(path, MEMBERS)
 
 
 def test_member_lists_and_dates(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "members.jsonl", [
-        {"member_id": "m1", "created_at": "2020-01-01T00:00:00Z", "birth_date": "1990-02-28",
-         "skills": ["SQL", "Python"], "salary": 52000},
-        {"member_id": "m2", "created_at": "2020-01-01T00:00:00Z", "birth_date": "1990-02-30"},
-        {"member_id": "m3", "created_at": "2020-01-01T00:00:00Z", "skills": ["SQL", 3]},
-    ])
+    path = write_jsonl(
+        tmp_path / "members.jsonl",
+        [
+            {
+                "member_id": "m1",
+                "created_at": "2020-01-01T00:00:00Z",
+                "birth_date": "1990-02-28",
+                "skills": ["SQL", "Python"],
+                "salary": 52000,
+            },
+            {"member_id": "m2", "created_at": "2020-01-01T00:00:00Z", "birth_date": "1990-02-30"},
+            {"member_id": "m3", "created_at": "2020-01-01T00:00:00Z", "skills": ["SQL", 3]},
+        ],
+    )
     valid, rejects = _read(path, MEMBERS)
     assert [v["member_id"] for v in valid] == ["m1"]
     assert valid[0]["skills"] == ["SQL", "Python"]
@@ -163,7 +198,10 @@ def test_table_files(tmp_path: Path) -> None:
     (tmp_path / "content").mkdir()
     for name in ("part-1.parquet", "part-0.parquet", "_SUCCESS", ".part-2.parquet.crc"):
         (tmp_path / "content" / name).write_bytes(b"")
-    assert [p.name for p in table_files(tmp_path, "content")] == ["part-0.parquet", "part-1.parquet"]
+    assert [p.name for p in table_files(tmp_path, "content")] == [
+        "part-0.parquet",
+        "part-1.parquet",
+    ]
     (tmp_path / "content.jsonl").write_text("")
     with pytest.raises(InputError, match="more than once"):
         table_files(tmp_path, "content")

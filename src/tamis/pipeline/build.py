@@ -31,12 +31,12 @@ import pyarrow.parquet as pq
 from tamis import __version__
 from tamis.errors import InputError, SnapshotError
 from tamis.keys import PseudonymKey
-from tamis.policy.categories import PROFILE_FIELDS, profile_kind
-from tamis.policy.loader import LoadedPolicy
 from tamis.pipeline import semantics
 from tamis.pipeline.manifest import FORMAT, describe_file, write_manifest
 from tamis.pipeline.publish import Workspace
 from tamis.pipeline.stages import RECORD_SCHEMA, Stage, StageContext, stages
+from tamis.policy.categories import PROFILE_FIELDS, profile_kind
+from tamis.policy.loader import LoadedPolicy
 from tamis.sources.reader import read_table, table_files
 from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS, TABLES, Table
 from tamis.timefmt import format_instant
@@ -82,7 +82,9 @@ class BuildRequest:
             return self.purpose
         names = list(self.policy.policy.purposes)
         if len(names) != 1:
-            raise SnapshotError(f"the policy has several purposes; choose one of {', '.join(names)}")
+            raise SnapshotError(
+                f"the policy has several purposes; choose one of {', '.join(names)}"
+            )
         return names[0]
 
 
@@ -234,18 +236,18 @@ class SnapshotBuilder:
         described = []
         for name in TABLES:
             for path in table_files(self.request.export_dir, name):
-                described.append(
-                    {"table": name, **describe_file(self.request.export_dir, path)}
-                )
+                described.append({"table": name, **describe_file(self.request.export_dir, path)})
         return described
 
     # --- members --------------------------------------------------------------------------------
     def _load_members(self, quarantine: _Quarantine) -> pa.Table:
         keep = ["member_id", "country", "birth_date", "created_at", "_file", "_line"]
         batches = [b.select(keep) for b in self._read(MEMBERS, quarantine)]
-        schema = pa.schema([MEMBERS.arrow_schema.field(n) for n in keep[:4]]).append(
-            pa.field("_file", pa.string())
-        ).append(pa.field("_line", pa.int64()))
+        schema = (
+            pa.schema([MEMBERS.arrow_schema.field(n) for n in keep[:4]])
+            .append(pa.field("_file", pa.string()))
+            .append(pa.field("_line", pa.int64()))
+        )
         members = pa.Table.from_batches(batches, schema=schema)
         self.con.register("members_raw", members)
         dups = self.con.sql(
@@ -366,24 +368,43 @@ class SnapshotBuilder:
     def _consent_from_registry(self, setting: str) -> dict[str, Any]:
         from tamis.consent import open_registry  # the registry is optional for export consent
 
-        registry = open_registry(self.request.registry_url)
-        state = registry.bulk_state(self.cutoff, setting=setting)
-        invalid = registry.invalid_members()
+        with open_registry(self.request.registry_url) as registry:
+            rejects = registry.rejects()
+            nameless = [
+                f"{f}:{ln}"
+                for f, ln, m in zip(
+                    rejects.column("file").to_pylist(),
+                    rejects.column("line").to_pylist(),
+                    rejects.column("member_id").to_pylist(),
+                    strict=True,
+                )
+                if m is None
+            ]
+            if nameless:
+                raise InputError(
+                    f"the registry holds {len(nameless)} unparseable consent event(s) that name no "
+                    f"member ({', '.join(nameless[:5])}); an objection could be lost, so the build "
+                    "stops: re-import the corrected events, then resolve the rejects"
+                )
+            state = registry.bulk_state(self.cutoff, setting=setting)
+            invalid = registry.invalid_members()
+            url = registry.url
         self.con.register("state_arrow", state)
         self.con.execute(
             "CREATE TABLE consent_state AS SELECT member_id, value, event_id, ts FROM state_arrow"
         )
+        self.con.unregister("state_arrow")
         self.con.register("consent_invalid", invalid.select(["member_id"]))
         unknown = self._count(
             "consent_state WHERE member_id NOT IN (SELECT member_id FROM members)"
         )
         return {
             "source": "registry",
-            "registry": registry.display_url,
+            "registry": url,
             "setting": setting,
             "members_with_events": state.num_rows,
             "members_with_invalid_events": invalid.num_rows,
-            "events_for_unknown_members": unknown,
+            "members_with_events_not_in_export": unknown,
         }
 
     def _count(self, relation: str) -> int:
@@ -422,8 +443,13 @@ class SnapshotBuilder:
                     quarantine.add(
                         "content",
                         [
-                            {"file": f, "line": ln, "field": "record_id",
-                             "reason": "record_id is not unique", "key": k}
+                            {
+                                "file": f,
+                                "line": ln,
+                                "field": "record_id",
+                                "reason": "record_id is not unique",
+                                "key": k,
+                            }
                             for f, ln, k in zip(
                                 rejected.column("_file").to_pylist(),
                                 rejected.column("_line").to_pylist(),
@@ -466,7 +492,11 @@ class SnapshotBuilder:
         """Text records from profile fields: one per field group with a value."""
         refs = self.con.sql("SELECT member_id, member_ref FROM eligibility").to_arrow_table()
         ref_of = dict(
-            zip(refs.column("member_id").to_pylist(), refs.column("member_ref").to_pylist(), strict=True)
+            zip(
+                refs.column("member_id").to_pylist(),
+                refs.column("member_ref").to_pylist(),
+                strict=True,
+            )
         )
         for batch in self._read(MEMBERS, None):
             if len(self.duplicate_members):
@@ -496,9 +526,7 @@ class SnapshotBuilder:
                             "created_at": batch.column("created_at"),
                             "lang": pa.nulls(n, pa.string()),
                             "text": text,
-                            "visibility": pa.array(
-                                [semantics.PROFILE_VISIBILITY] * n, pa.string()
-                            ),
+                            "visibility": pa.array([semantics.PROFILE_VISIBILITY] * n, pa.string()),
                         }
                     ).filter(present)
                 )
@@ -522,17 +550,24 @@ class SnapshotBuilder:
             self.con.unregister("chunk")
 
     def _process(
-        self, chunks: Iterator[pa.Table], text_stages: list[Stage], writer: _DataWriter,
-        per_member: list[pa.Table], seq: int
+        self,
+        chunks: Iterator[pa.Table],
+        text_stages: list[Stage],
+        writer: _DataWriter,
+        per_member: list[pa.Table],
+        seq: int,
     ) -> int:
         for records in chunks:
             classified = self._classify(records, seq)
             seq += records.num_rows
-            counts = classified.group_by(["reason", "kind", "category"], use_threads=False).aggregate(
-                [([], "count_all")]
-            )
+            counts = classified.group_by(
+                ["reason", "kind", "category"], use_threads=False
+            ).aggregate([([], "count_all")])
             for reason, kind, category, n in zip(
-                *(counts.column(c).to_pylist() for c in ("reason", "kind", "category", "count_all")),
+                *(
+                    counts.column(c).to_pylist()
+                    for c in ("reason", "kind", "category", "count_all")
+                ),
                 strict=True,
             ):
                 if reason is not None:
@@ -544,9 +579,9 @@ class SnapshotBuilder:
                 if out.num_rows:
                     writer.write(out)
                     per_member.append(
-                        pa.table(out.select(["member_ref", "category"])).group_by(
-                            ["member_ref", "category"], use_threads=False
-                        ).aggregate([([], "count_all")])
+                        pa.table(out.select(["member_ref", "category"]))
+                        .group_by(["member_ref", "category"], use_threads=False)
+                        .aggregate([([], "count_all")])
                     )
                     for kind, category, n in _count_pairs(out):
                         self.tally.records_in[(kind, category)] += n
@@ -563,15 +598,22 @@ class SnapshotBuilder:
                 if pc.any(dropped).as_py():
                     gone = batch.filter(dropped)
                     reasons = result.dropped.filter(dropped)
-                    table = pa.table(
-                        {"reason": reasons, "kind": gone.column("kind"),
-                         "category": gone.column("category")}
-                    ).group_by(["reason", "kind", "category"], use_threads=False).aggregate(
-                        [([], "count_all")]
+                    table = (
+                        pa.table(
+                            {
+                                "reason": reasons,
+                                "kind": gone.column("kind"),
+                                "category": gone.column("category"),
+                            }
+                        )
+                        .group_by(["reason", "kind", "category"], use_threads=False)
+                        .aggregate([([], "count_all")])
                     )
                     for reason, kind, category, n in zip(
-                        *(table.column(c).to_pylist()
-                          for c in ("reason", "kind", "category", "count_all")),
+                        *(
+                            table.column(c).to_pylist()
+                            for c in ("reason", "kind", "category", "count_all")
+                        ),
                         strict=True,
                     ):
                         self.tally.add_excluded(reason, kind, category, n)
@@ -592,21 +634,27 @@ class SnapshotBuilder:
             self._eligibility()
             writer = _DataWriter(ws.path / "data", request.rows_per_file)
             per_member: list[pa.Table] = []
-            seq = self._process(self._content_chunks(quarantine), text_stages, writer, per_member, 0)
+            seq = self._process(
+                self._content_chunks(quarantine), text_stages, writer, per_member, 0
+            )
             self._process(self._profile_chunks(), text_stages, writer, per_member, seq)
             data_files = writer.close()
             quarantine_files = quarantine.close()
             members_file, members_summary = self._write_members(ws.path, per_member)
             manifest = self._manifest(
-                ws.path, inputs, consent, data_files, quarantine_files, members_file,
-                members_summary, started,
+                ws.path,
+                inputs,
+                consent,
+                data_files,
+                quarantine_files,
+                members_file,
+                members_summary,
+                started,
             )
             write_manifest(ws.path, manifest)
         return BuildResult(request.out, manifest)
 
-    def _write_members(
-        self, root: Path, per_member: list[pa.Table]
-    ) -> tuple[Path, dict[str, Any]]:
+    def _write_members(self, root: Path, per_member: list[pa.Table]) -> tuple[Path, dict[str, Any]]:
         """``members.parquet``: records per included member (by pseudonym) and category."""
         schema = pa.schema(
             [("member_ref", pa.string()), ("category", pa.string()), ("records", pa.int64())]
@@ -614,10 +662,15 @@ class SnapshotBuilder:
         if per_member:
             combined = pa.concat_tables(per_member)
             self.con.register("per_member", combined)
-            table = self.con.sql(
-                "SELECT member_ref, category, sum(count_all)::BIGINT AS records FROM per_member "
-                "GROUP BY ALL ORDER BY member_ref, category"
-            ).to_arrow_table().cast(schema)
+            table = (
+                self.con.sql(
+                    "SELECT member_ref, category, sum(count_all)::BIGINT AS records "
+                    "FROM per_member "
+                    "GROUP BY ALL ORDER BY member_ref, category"
+                )
+                .to_arrow_table()
+                .cast(schema)
+            )
         else:
             table = schema.empty_table()
         path = root / "members.parquet"
@@ -660,8 +713,13 @@ class SnapshotBuilder:
         identity = hashlib.sha256(
             "\x00".join(
                 [
-                    FORMAT, self.purpose, policy.sha256, format_instant(self.cutoff),
-                    request.key.key_id, __version__, *(f"{i['path']}={i['sha256']}" for i in inputs),
+                    FORMAT,
+                    self.purpose,
+                    policy.sha256,
+                    format_instant(self.cutoff),
+                    request.key.key_id,
+                    __version__,
+                    *(f"{i['path']}={i['sha256']}" for i in inputs),
                 ]
             ).encode()
         ).hexdigest()
@@ -670,6 +728,7 @@ class SnapshotBuilder:
             describe_file(root, p, rows=pq.ParquetFile(p).metadata.num_rows)
             for p in [*quarantine_files, members_file]
         ]
+
         def by(index: int, counter: Counter[Any]) -> dict[str, int]:
             out: Counter[str] = Counter()
             for k, n in counter.items():
@@ -680,8 +739,12 @@ class SnapshotBuilder:
             "format": FORMAT,
             "snapshot_id": f"snap-{identity[:20]}",
             "purpose": self.purpose,
-            "policy": {"name": policy.name, "version": policy.policy.version, "sha256": policy.sha256,
-                       "source": policy.source},
+            "policy": {
+                "name": policy.name,
+                "version": policy.policy.version,
+                "sha256": policy.sha256,
+                "source": policy.source,
+            },
             "cutoff": format_instant(self.cutoff),
             "tamis_version": __version__,
             "engine": "embedded",
@@ -692,7 +755,9 @@ class SnapshotBuilder:
             "stages": [
                 {"name": s.name, "options": s.options}
                 for s in policy.policy.purpose(self.purpose).stages
-            ] if request.run_stages else [],
+            ]
+            if request.run_stages
+            else [],
             "records": {
                 "input": sum(tally.records_in.values()) + tally.quarantined.get("content", 0),
                 "included": sum(tally.included.values()),
@@ -702,8 +767,12 @@ class SnapshotBuilder:
                 "included_by_category": by(1, tally.included),
                 "excluded_by_reason": dict(sorted(excluded_by_reason.items())),
                 "excluded_by_reason_and_kind": {
-                    reason: by(1, Counter({(r, k): n for (r, k, _c), n in tally.excluded.items()
-                                           if r == reason}))
+                    reason: by(
+                        1,
+                        Counter(
+                            {(r, k): n for (r, k, _c), n in tally.excluded.items() if r == reason}
+                        ),
+                    )
                     for reason in sorted({r for r, _k, _c in tally.excluded})
                 },
             },
@@ -716,7 +785,9 @@ class SnapshotBuilder:
             "members_root": members_summary["root"],
             "members_commitment": "merkle-sha256 over sorted member_ref (see docs/receipts.md)",
             "quarantined": dict(sorted(tally.quarantined.items())),
-            "stage_counts": {k: dict(sorted(v.items())) for k, v in sorted(tally.stage_counts.items())},
+            "stage_counts": {
+                k: dict(sorted(v.items())) for k, v in sorted(tally.stage_counts.items())
+            },
             "files": files,
         }
 

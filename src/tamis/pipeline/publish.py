@@ -55,7 +55,9 @@ class Workspace:
     def __init__(self, out: Path, *, force: bool = False) -> None:
         self.out = out.absolute()
         self.force = force
-        self.path = self.out.parent / f".{self.out.name}{_TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.path = (
+            self.out.parent / f".{self.out.name}{_TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        )
 
     def __enter__(self) -> Workspace:
         if self.out.exists() and not self.force:

@@ -20,8 +20,14 @@ class PurposeDiff:
     @property
     def empty(self) -> bool:
         return not any(
-            (self.categories_only_a, self.categories_only_b, self.kinds_only_a,
-             self.kinds_only_b, self.visibility_only_a, self.visibility_only_b)
+            (
+                self.categories_only_a,
+                self.categories_only_b,
+                self.kinds_only_a,
+                self.kinds_only_b,
+                self.visibility_only_a,
+                self.visibility_only_b,
+            )
         )
 
 
@@ -40,8 +46,11 @@ class PolicyDiff:
     @property
     def empty(self) -> bool:
         return not (
-            self.purposes_only_a or self.purposes_only_b or self.exclusions_only_a
-            or self.exclusions_only_b or self.jurisdictions
+            self.purposes_only_a
+            or self.purposes_only_b
+            or self.exclusions_only_a
+            or self.exclusions_only_b
+            or self.jurisdictions
             or any(not p.empty for p in self.purposes)
         )
 
@@ -51,7 +60,7 @@ def _only(a: set[str], b: set[str]) -> tuple[list[str], list[str]]:
 
 
 def diff_policies(a: Policy, b: Policy) -> PolicyDiff:
-    """Compare the effective scopes: categories as resolved (groups expanded, exclusions applied)."""
+    """Compare effective scopes: categories resolved (groups expanded, exclusions applied)."""
     common = sorted(set(a.purposes) & set(b.purposes))
     purposes = []
     for name in common:

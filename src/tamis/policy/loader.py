@@ -87,11 +87,15 @@ def parse_policy(data: bytes, source: str) -> LoadedPolicy:
         if isinstance(first.get("input"), bool):
             message += " (YAML reads NO, yes, on, off as booleans: quote the value)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise PolicyError(f"{key}: {message}{more}", file=source, line=_line_of(loc, lines)) from None
+        raise PolicyError(
+            f"{key}: {message}{more}", file=source, line=_line_of(loc, lines)
+        ) from None
     return LoadedPolicy(policy, source, hashlib.sha256(data).hexdigest(), text)
 
 
-def _construct(node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> Any:
+def _construct(
+    node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]
+) -> Any:
     """Build plain Python data from a YAML node tree, recording each key's line."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):

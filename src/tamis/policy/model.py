@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tamis.errors import TimestampError
 from tamis.policy.categories import (
     ALL_CATEGORIES,
     KIND_CATEGORY,
@@ -20,7 +21,6 @@ from tamis.policy.categories import (
     is_known_prefix,
 )
 from tamis.sources.schema import CONTENT_KINDS, VISIBILITIES
-from tamis.errors import TimestampError
 from tamis.timefmt import parse_instant
 
 COUNTRY_CODES: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries)
@@ -55,7 +55,9 @@ def _check_categories(keys: tuple[str, ...]) -> tuple[str, ...]:
 def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
     unknown = [k for k in kinds if k not in CONTENT_KINDS]
     if unknown:
-        raise ValueError(f"unknown content kind {', '.join(unknown)}; valid: {', '.join(CONTENT_KINDS)}")
+        raise ValueError(
+            f"unknown content kind {', '.join(unknown)}; valid: {', '.join(CONTENT_KINDS)}"
+        )
     return kinds
 
 
@@ -95,7 +97,9 @@ class Purpose(_Frozen):
     def _visibility(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         unknown = [v for v in value if v not in VISIBILITIES]
         if unknown:
-            raise ValueError(f"unknown visibility {', '.join(unknown)}; valid: {', '.join(VISIBILITIES)}")
+            raise ValueError(
+                f"unknown visibility {', '.join(unknown)}; valid: {', '.join(VISIBILITIES)}"
+            )
         return value
 
 
@@ -158,7 +162,9 @@ class Policy(_Frozen):
             # A purpose may name a group (user.content) that contains an excluded category: the
             # exclusion still wins. Naming an excluded category (or one inside it) is an error.
             explicit = [
-                c for c in purpose.categories if any(covers(x, c) for x in self.exclusions.categories)
+                c
+                for c in purpose.categories
+                if any(covers(x, c) for x in self.exclusions.categories)
             ]
             kinds = [k for k in purpose.content_kinds if k in self.exclusions.content_kinds]
             if explicit or kinds:
@@ -187,7 +193,9 @@ class Policy(_Frozen):
         try:
             return self.purposes[name]
         except KeyError:
-            raise KeyError(f"unknown purpose {name!r}; this policy has: {', '.join(self.purposes)}") from None
+            raise KeyError(
+                f"unknown purpose {name!r}; this policy has: {', '.join(self.purposes)}"
+            ) from None
 
     def allows_category(self, purpose: str, category: str) -> bool:
         p = self.purpose(purpose)
@@ -196,17 +204,20 @@ class Policy(_Frozen):
         return any(covers(g, category) for g in p.categories)
 
     def allowed_kinds(self, purpose: str) -> tuple[str, ...]:
-        """Content kinds the purpose may use (its kinds, minus exclusions, minus excluded categories)."""
+        """Content kinds the purpose may use: its kinds less exclusions and excluded categories."""
         p = self.purpose(purpose)
         return tuple(
             k
             for k in p.content_kinds
-            if k not in self.exclusions.content_kinds and self.allows_category(purpose, KIND_CATEGORY[k])
+            if k not in self.exclusions.content_kinds
+            and self.allows_category(purpose, KIND_CATEGORY[k])
         )
 
     def allowed_profile_fields(self, purpose: str) -> tuple[str, ...]:
         """Profile field groups (see ``PROFILE_FIELDS``) whose category the purpose may use."""
-        return tuple(g for g, (_, cat) in PROFILE_FIELDS.items() if self.allows_category(purpose, cat))
+        return tuple(
+            g for g, (_, cat) in PROFILE_FIELDS.items() if self.allows_category(purpose, cat)
+        )
 
     def jurisdiction_for(self, country: str | None) -> Jurisdiction | None:
         if country is None or country not in COUNTRY_CODES:

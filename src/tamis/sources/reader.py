@@ -341,13 +341,17 @@ def _validate(
             typed[c.name] = instants
         elif c.kind == "date":
             dates, ok = _parse_dates(col)
-            flag(pc.invert(pc.fill_null(ok, True)), c.name, quoted(col, "' is not a YYYY-MM-DD date"))
+            flag(
+                pc.invert(pc.fill_null(ok, True)), c.name, quoted(col, "' is not a YYYY-MM-DD date")
+            )
             typed[c.name] = dates
         else:
             typed[c.name] = col
     valid_mask = pc.is_null(reason)
     key_col = raw.column(table.key).combine_chunks() if table.key and n else None
-    member_col = raw.column("member_id").combine_chunks() if "member_id" in raw.column_names and n else None
+    member_col = (
+        raw.column("member_id").combine_chunks() if "member_id" in raw.column_names and n else None
+    )
     if n and not pc.all(valid_mask).as_py():
         invalid = pc.invert(valid_mask)
         for line, fld, why, key, member in zip(
