@@ -1,0 +1,10 @@
+"""The ``tamis`` command line: a thin layer that wires the library's areas together.
+
+Each command group lives in its own module and only wires library calls to options and output;
+library errors (:class:`tamis.errors.TamisError`) become one-line messages, never tracebacks.
+"""
+
+from tamis.cli import consent, policy, snapshot, synth
+from tamis.cli._common import app, main
+
+__all__ = ["app", "consent", "main", "policy", "snapshot", "synth"]

@@ -1,0 +1,3 @@
+from tamis.cli import main
+
+main()

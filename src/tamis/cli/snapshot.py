@@ -1,0 +1,171 @@
+"""tamis snapshot: build, verify and show training snapshots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tamis.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    errors,
+    fail,
+    group,
+    instant,
+    progress_display,
+)
+
+snapshot_app = group("snapshot", "Build, verify and show training snapshots.")
+
+
+# --- snapshot -------------------------------------------------------------------------------------
+
+
+@snapshot_app.command("build")
+def snapshot_build(
+    export: Annotated[Path, typer.Option("--export", help="The platform export directory.")],
+    policy: Annotated[str, typer.Option("--policy", help="A preset name or a policy file.")],
+    cutoff: Annotated[str, typer.Option("--cutoff", help="RFC 3339 instant with an offset.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to publish the snapshot.")],
+    consent: Annotated[
+        str, typer.Option("--consent", help="Consent from the export, the registry, or auto.")
+    ] = "auto",
+    db: DbOption = None,
+    purpose: Annotated[str | None, typer.Option("--purpose", help="Purpose (if several).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing snapshot.")] = False,
+    no_stages: Annotated[
+        bool, typer.Option("--no-stages", help="Skip the text stages (redaction): benchmarks only.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+) -> None:
+    """Build a training snapshot.
+
+    Example: tamis snapshot build --export demo/export --policy minimal
+    --cutoff 2026-01-01T00:00:00Z --out demo/snapshots/minimal
+    """
+    from tamis.keys import load_key
+    from tamis.pipeline.build import BuildRequest, build_snapshot
+    from tamis.policy import load_policy
+
+    if consent not in ("auto", "export", "registry"):
+        fail(f"--consent must be auto, export or registry, not {consent!r}")
+    with errors():
+        request = BuildRequest(
+            export_dir=export,
+            out=out,
+            policy=load_policy(policy),
+            cutoff=instant(cutoff, "--cutoff"),
+            key=load_key(),
+            purpose=purpose,
+            consent=consent,  # type: ignore[arg-type]
+            registry_url=db,
+            force=force,
+            run_stages=not no_stages,
+        )
+        with progress_display(not quiet) as progress:
+            result = build_snapshot(request, progress)
+    if not quiet:
+        print_summary(result.manifest, result.out)
+
+
+def print_summary(manifest: dict[str, Any], out: Path) -> None:
+    """The Rich summary of a build: records and members in/out, exclusions, PII found."""
+    records = manifest["records"]
+    members = manifest["members"]
+    console.print(
+        f"\n[bold green]snapshot[/] {manifest['snapshot_id']}  policy {manifest['policy']['name']}"
+        f"  purpose {manifest['purpose']}  cutoff {manifest['cutoff']}"
+    )
+    consent = manifest["consent"]
+    console.print(
+        f"consent from [bold]{consent['source']}[/] "
+        f"({consent.get('registry', 'consent_events table')})"
+    )
+    kinds = Table(title="records by kind")
+    kinds.add_column("kind")
+    kinds.add_column("in", justify="right")
+    kinds.add_column("included", justify="right")
+    for kind, n in records["input_by_kind"].items():
+        kinds.add_row(kind, f"{n:,}", f"{records['included_by_kind'].get(kind, 0):,}")
+    kinds.add_row("[bold]total", f"[bold]{records['input']:,}", f"[bold]{records['included']:,}")
+    console.print(kinds)
+    cats = Table(title="records by category")
+    cats.add_column("category")
+    cats.add_column("in", justify="right")
+    cats.add_column("included", justify="right")
+    for cat, n in records["input_by_category"].items():
+        cats.add_row(cat, f"{n:,}", f"{records['included_by_category'].get(cat, 0):,}")
+    console.print(cats)
+    reasons = Table(title="exclusions by reason")
+    reasons.add_column("reason")
+    reasons.add_column("records", justify="right")
+    reasons.add_column("members", justify="right")
+    member_reasons = members["excluded_by_reason"]
+    for reason in sorted(set(records["excluded_by_reason"]) | set(member_reasons)):
+        reasons.add_row(
+            reason,
+            f"{records['excluded_by_reason'].get(reason, 0):,}",
+            f"{member_reasons.get(reason, 0):,}" if reason in member_reasons else "",
+        )
+    console.print(reasons)
+    console.print(
+        f"members: {members['input']:,} in the export, {members['eligible']:,} eligible, "
+        f"{members['included']:,} with data in the snapshot"
+    )
+    for stage, counts in manifest.get("stage_counts", {}).items():
+        if counts:
+            found = Table(title=f"{stage}: found and redacted")
+            found.add_column("entity")
+            found.add_column("count", justify="right")
+            for entity, n in counts.items():
+                found.add_row(entity, f"{n:,}")
+            console.print(found)
+    if manifest.get("quarantined"):
+        console.print(
+            "quarantined rows: "
+            + ", ".join(f"{t} {n:,}" for t, n in manifest["quarantined"].items())
+            + f"  (see {out / 'quarantine'})"
+        )
+    console.print(f"published at [bold]{out}[/]")
+
+
+@snapshot_app.command("verify")
+def snapshot_verify(
+    snapshot: Annotated[Path, typer.Argument(help="A snapshot directory.")],
+) -> None:
+    """Re-check every file hash of a snapshot; non-zero exit naming the file on a mismatch."""
+    from tamis.pipeline.manifest import verify_snapshot
+
+    with errors():
+        checked = verify_snapshot(snapshot)
+    console.print(f"[green]ok[/] {len(checked)} files match the manifest")
+
+
+@snapshot_app.command("show")
+def snapshot_show(
+    snapshot: Annotated[Path, typer.Argument(help="A snapshot directory.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Print a snapshot's manifest as readable tables."""
+    from tamis.pipeline.manifest import read_manifest
+
+    with errors():
+        manifest = read_manifest(snapshot)
+    if as_json:
+        console.print_json(json.dumps(manifest))
+        return
+    print_summary(manifest, snapshot)
+    files = Table(title="files")
+    files.add_column("path")
+    files.add_column("rows", justify="right")
+    files.add_column("bytes", justify="right")
+    files.add_column("sha256")
+    for f in manifest["files"]:
+        files.add_row(f["path"], f"{f.get('rows', 0):,}", f"{f['bytes']:,}", f["sha256"][:16] + "…")
+    console.print(files)
+    console.print(f"members_root {manifest['members_root']}")
