@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,6 +43,9 @@ def snapshot_build(
         bool, typer.Option("--no-stages", help="Skip the text stages (redaction): benchmarks only.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processes for the text stages.")
+    ] = min(2, os.cpu_count() or 1),
 ) -> None:
     """Build a training snapshot.
 
@@ -66,6 +70,7 @@ def snapshot_build(
             registry_url=db,
             force=force,
             run_stages=not no_stages,
+            workers=workers,
         )
         with progress_display(not quiet) as progress:
             result = build_snapshot(request, progress)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from tamis.cli._common import (
     app,
@@ -50,4 +51,16 @@ def synth(
             consent_in_export=not no_consent,
             progress=lambda table, done, total: progress(table, done, total),
         )
-    console.print(f"[green]wrote[/] {out}: {summary}")
+    table = Table(title=f"synthetic platform in {out} (seed {seed}, {fmt})")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in summary.tables.items():
+        table.add_row(name, f"{rows:,}")
+    for kind, rows in sorted(summary.content_by_kind.items()):
+        table.add_row(f"  content: {kind}", f"{rows:,}")
+    console.print(table)
+    where = "the consent_events table" if summary.consent_in_export else f"{out}/_consent/"
+    console.print(
+        f"consent events in {where} ({summary.consent_malformed:,} malformed on purpose); "
+        f"ground truth in {out}/_truth/; {summary.seconds:.1f} s"
+    )

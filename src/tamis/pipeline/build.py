@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,8 +33,10 @@ from tamis import __version__
 from tamis.errors import InputError, SnapshotError
 from tamis.keys import PseudonymKey
 from tamis.pipeline import semantics
+from tamis.pipeline.digest import content_digest
 from tamis.pipeline.manifest import FORMAT, describe_file, write_manifest
 from tamis.pipeline.publish import Workspace
+from tamis.pipeline.runner import StageOutput, StageRunner, group_counts
 from tamis.pipeline.stages import RECORD_SCHEMA, Stage, StageContext, stages
 from tamis.policy.categories import PROFILE_FIELDS, profile_kind
 from tamis.policy.loader import LoadedPolicy
@@ -42,6 +45,7 @@ from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS, TABLES, Table
 from tamis.timefmt import format_instant
 
 CHUNK_ROWS = 262_144
+STAGE_BATCH_ROWS = 16_384
 ROWS_PER_FILE = 1_000_000
 BUILTIN_STAGE_MODULES = ("tamis.pipeline.pii_stage",)
 
@@ -74,6 +78,7 @@ class BuildRequest:
     force: bool = False
     rows_per_file: int = ROWS_PER_FILE
     run_stages: bool = True
+    workers: int = 1  # processes for the text stages (output is the same for any number)
 
     @property
     def purpose_name(self) -> str:
@@ -549,76 +554,47 @@ class SnapshotBuilder:
         finally:
             self.con.unregister("chunk")
 
-    def _process(
-        self,
-        chunks: Iterator[pa.Table],
-        text_stages: list[Stage],
-        writer: _DataWriter,
-        per_member: list[pa.Table],
-        seq: int,
-    ) -> int:
+    def _included_batches(
+        self, chunks: Iterator[pa.Table], seq: list[int]
+    ) -> Iterator[pa.RecordBatch]:
+        """Classify chunks, count exclusions, and yield the included records in batches."""
         for records in chunks:
-            classified = self._classify(records, seq)
-            seq += records.num_rows
-            counts = classified.group_by(
-                ["reason", "kind", "category"], use_threads=False
-            ).aggregate([([], "count_all")])
-            for reason, kind, category, n in zip(
-                *(
-                    counts.column(c).to_pylist()
-                    for c in ("reason", "kind", "category", "count_all")
-                ),
-                strict=True,
+            classified = self._classify(records, seq[0])
+            seq[0] += records.num_rows
+            for reason, kind, category, n in group_counts(
+                classified.select(["reason", "kind", "category"]), ["reason", "kind", "category"]
             ):
                 if reason is not None:
-                    self.tally.add_excluded(reason, kind, category, n)
+                    self.tally.add_excluded(str(reason), str(kind), str(category), int(n))  # type: ignore[call-overload]
             kept = classified.filter(pc.is_null(classified.column("reason")))
-            batch = kept.select(RECORD_SCHEMA.names).cast(RECORD_SCHEMA)
-            for stage_batch in batch.to_batches(max_chunksize=65_536):
-                out = self._run_stages(text_stages, stage_batch)
-                if out.num_rows:
-                    writer.write(out)
-                    per_member.append(
-                        pa.table(out.select(["member_ref", "category"]))
-                        .group_by(["member_ref", "category"], use_threads=False)
-                        .aggregate([([], "count_all")])
-                    )
-                    for kind, category, n in _count_pairs(out):
-                        self.tally.records_in[(kind, category)] += n
-                        self.tally.included[(kind, category)] += n
-        return seq
+            yield from (
+                kept.select(RECORD_SCHEMA.names)
+                .cast(RECORD_SCHEMA)
+                .to_batches(max_chunksize=STAGE_BATCH_ROWS)
+            )
 
-    def _run_stages(self, text_stages: list[Stage], batch: pa.RecordBatch) -> pa.RecordBatch:
-        for stage in text_stages:
-            result = stage.process(batch)
-            self.tally.stage_counts.setdefault(stage.name, Counter()).update(result.counts)
-            batch = result.batch
-            if result.dropped is not None:
-                dropped = pc.is_valid(result.dropped)
-                if pc.any(dropped).as_py():
-                    gone = batch.filter(dropped)
-                    reasons = result.dropped.filter(dropped)
-                    table = (
-                        pa.table(
-                            {
-                                "reason": reasons,
-                                "kind": gone.column("kind"),
-                                "category": gone.column("category"),
-                            }
-                        )
-                        .group_by(["reason", "kind", "category"], use_threads=False)
-                        .aggregate([([], "count_all")])
-                    )
-                    for reason, kind, category, n in zip(
-                        *(
-                            table.column(c).to_pylist()
-                            for c in ("reason", "kind", "category", "count_all")
-                        ),
-                        strict=True,
-                    ):
-                        self.tally.add_excluded(reason, kind, category, n)
-                    batch = batch.filter(pc.invert(dropped))
-        return batch
+    def _write_outputs(
+        self, outputs: Iterator[StageOutput], writer: _DataWriter, per_member: list[pa.Table]
+    ) -> None:
+        for output in outputs:
+            for reason, kind, category, n in output.dropped:
+                self.tally.add_excluded(reason, kind, category, n)
+            for stage, counts in output.counts.items():
+                self.tally.stage_counts.setdefault(stage, Counter()).update(counts)
+            out = output.batch
+            if not out.num_rows:
+                continue
+            writer.write(out)
+            per_member.append(
+                pa.table(out.select(["member_ref", "category"]))
+                .group_by(["member_ref", "category"], use_threads=False)
+                .aggregate([([], "count_all")])
+            )
+            for kind, category, n in group_counts(
+                pa.table(out.select(["kind", "category"])), ["kind", "category"]
+            ):
+                self.tally.records_in[(str(kind), str(category))] += int(n)  # type: ignore[call-overload]
+                self.tally.included[(str(kind), str(category))] += int(n)  # type: ignore[call-overload]
 
     # --- the build ------------------------------------------------------------------------------
     def run(self) -> BuildResult:
@@ -634,10 +610,13 @@ class SnapshotBuilder:
             self._eligibility()
             writer = _DataWriter(ws.path / "data", request.rows_per_file)
             per_member: list[pa.Table] = []
-            seq = self._process(
-                self._content_chunks(quarantine), text_stages, writer, per_member, 0
+            seq = [0]
+            included = itertools.chain(
+                self._included_batches(self._content_chunks(quarantine), seq),
+                self._included_batches(self._profile_chunks(), seq),
             )
-            self._process(self._profile_chunks(), text_stages, writer, per_member, seq)
+            with StageRunner(text_stages, workers=request.workers) as runner:
+                self._write_outputs(runner.map(included), writer, per_member)
             data_files = writer.close()
             quarantine_files = quarantine.close()
             members_file, members_summary = self._write_members(ws.path, per_member)
@@ -782,6 +761,7 @@ class SnapshotBuilder:
                 "included": members_summary["included"],
                 "excluded_by_reason": dict(sorted(member_reasons.items())),
             },
+            "content_digest": content_digest([p for p, _rows in data_files]),
             "members_root": members_summary["root"],
             "members_commitment": "merkle-sha256 over sorted member_ref (see docs/receipts.md)",
             "quarantined": dict(sorted(tally.quarantined.items())),
@@ -790,19 +770,6 @@ class SnapshotBuilder:
             },
             "files": files,
         }
-
-
-def _count_pairs(batch: pa.RecordBatch) -> list[tuple[str, str, int]]:
-    table = pa.table({"kind": batch.column("kind"), "category": batch.column("category")})
-    counts = table.group_by(["kind", "category"], use_threads=False).aggregate([([], "count_all")])
-    return list(
-        zip(
-            counts.column("kind").to_pylist(),
-            counts.column("category").to_pylist(),
-            counts.column("count_all").to_pylist(),
-            strict=True,
-        )
-    )
 
 
 def _profile_text(batch: pa.RecordBatch, fields: tuple[str, ...]) -> pa.Array:

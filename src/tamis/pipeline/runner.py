@@ -1,0 +1,122 @@
+"""Run text stages over a stream of record batches, in order, on one or several cores.
+
+Stages are stateless across batches and picklable, so the embedded engine can hand batches to
+worker processes (DuckDB threads in the main process make ``fork`` unsafe: workers are spawned)
+and still write them in their original order. A bounded window of batches in flight keeps memory
+flat whatever the input size.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tamis.pipeline.stages import Stage
+
+
+@dataclass
+class StageOutput:
+    """One batch after every stage: the rows kept, the rows dropped (counted), the counters."""
+
+    batch: pa.RecordBatch
+    dropped: list[tuple[str, str, str, int]] = field(default_factory=list)  # reason, kind, cat, n
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+
+
+def group_counts(table: pa.Table, keys: Sequence[str]) -> list[tuple[object, ...]]:
+    """``(key..., count)`` rows of ``table`` grouped by ``keys``."""
+    counts = table.group_by(list(keys), use_threads=False).aggregate([([], "count_all")])
+    return list(zip(*(counts.column(c).to_pylist() for c in [*keys, "count_all"]), strict=True))
+
+
+def apply_stages(stages: Sequence[Stage], batch: pa.RecordBatch) -> StageOutput:
+    """Run every stage on a batch, dropping the rows a stage gives a reason for."""
+    output = StageOutput(batch)
+    for stage in stages:
+        result = stage.process(output.batch)
+        output.counts.setdefault(stage.name, Counter()).update(result.counts)
+        output.batch = result.batch
+        if result.dropped is None:
+            continue
+        dropped = pc.is_valid(result.dropped)
+        if not pc.any(dropped).as_py():
+            continue
+        gone = output.batch.filter(dropped)
+        table = pa.table(
+            {
+                "reason": result.dropped.filter(dropped),
+                "kind": gone.column("kind"),
+                "category": gone.column("category"),
+            }
+        )
+        output.dropped += group_counts(table, ["reason", "kind", "category"])  # type: ignore[arg-type]
+        output.batch = output.batch.filter(pc.invert(dropped))
+    return output
+
+
+_worker_stages: list[Stage] = []
+
+
+def _init_worker(payload: bytes) -> None:
+    global _worker_stages
+    _worker_stages = pickle.loads(payload)
+
+
+def _work(batch: pa.RecordBatch) -> StageOutput:
+    return apply_stages(_worker_stages, batch)
+
+
+class StageRunner:
+    """Applies stages to batches in order; ``workers > 1`` uses that many spawned processes."""
+
+    def __init__(self, stages: Sequence[Stage], workers: int = 1) -> None:
+        self.stages = list(stages)
+        self.workers = workers if self.stages else 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> StageRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(pickle.dumps(self.stages),),
+        )
+        return self._pool
+
+    def map(self, batches: Iterable[pa.RecordBatch]) -> Iterator[StageOutput]:
+        """Stage outputs in input order. The first batch runs here; worker processes start only
+        when a second one comes (small builds never pay for spawning)."""
+        iterator = iter(batches)
+        first = next(iterator, None)
+        if first is None:
+            return
+        yield apply_stages(self.stages, first)
+        if self.workers <= 1:
+            for batch in iterator:
+                yield apply_stages(self.stages, batch)
+            return
+        pool = None
+        window: deque[Future[StageOutput]] = deque()
+        limit = 2 * self.workers + 1
+        for batch in iterator:
+            pool = pool or self._start_pool()
+            window.append(pool.submit(_work, batch))
+            if len(window) >= limit:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
