@@ -539,20 +539,29 @@ class SnapshotBuilder:
                 yield pa.concat_tables(parts)
 
     def _classify(self, records: pa.Table, seq_start: int) -> pa.Table:
-        records = records.append_column(
-            "_seq", pa.array(range(seq_start, seq_start + records.num_rows), pa.int64())
+        """The chunk with ``member_ref``, ``category`` and ``reason`` appended. Only the narrow
+        columns the semantics need go through DuckDB; texts stay in Arrow."""
+        n = records.num_rows
+        keyed = records.select(["member_id", "kind", "created_at", "visibility"]).append_column(
+            "_seq", pa.array(range(n), pa.int64())
         )
-        self.con.register("chunk", records)
+        self.con.register("chunk", keyed)
         try:
-            return self.con.sql(
+            verdicts = self.con.sql(
                 semantics.record_classification_sql(
-                    "chunk", "eligibility", "record_rules", "$cutoff"
+                    "chunk", "eligibility", "record_rules", "$cutoff", carry=("_seq",)
                 )
                 + " ORDER BY c._seq",
                 params={"cutoff": self.cutoff},
             ).to_arrow_table()
         finally:
             self.con.unregister("chunk")
+        if verdicts.num_rows != n:  # the joins are on unique keys: one verdict per record
+            raise SnapshotError(f"internal error: {verdicts.num_rows} verdicts for {n} records")
+        del seq_start
+        for name in ("member_ref", "category", "reason"):
+            records = records.append_column(name, verdicts.column(name))
+        return records
 
     def _included_batches(
         self, chunks: Iterator[pa.Table], seq: list[int]
@@ -600,6 +609,8 @@ class SnapshotBuilder:
     def run(self) -> BuildResult:
         request = self.request
         started = datetime.now(UTC)
+        for table in TABLES.values():  # a missing required table is the first thing to say
+            self._files(table)
         text_stages = build_stages(request, self.purpose)
         with Workspace(request.out, force=request.force) as ws:
             inputs = self._inputs()

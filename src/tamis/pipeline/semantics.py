@@ -113,14 +113,24 @@ def member_eligibility_sql(
     """
 
 
+RECORD_COLUMNS = ("record_id", "member_id", "kind", "created_at", "lang", "text", "visibility")
+
+
 def record_classification_sql(
-    records: str, eligibility: str, record_rules: str, cutoff_param: str
+    records: str,
+    eligibility: str,
+    record_rules: str,
+    cutoff_param: str,
+    carry: tuple[str, ...] = (*RECORD_COLUMNS, "_seq"),
 ) -> str:
-    """Each record with its category, its author's pseudonym and its reason (null = in)."""
+    """Each record with its category, its author's pseudonym and its reason (null = in).
+
+    ``carry`` names the record columns to return beside them (an engine that keeps the records
+    aside may carry only a row number)."""
     created_date = "CAST(c.created_at AS DATE)"
+    carried = ", ".join(f"c.{name}" for name in carry)
     return f"""
-        SELECT c.record_id, c.member_id, c.kind, c.created_at, c.lang, c.text, c.visibility,
-               c._seq, me.member_ref,
+        SELECT {carried}, me.member_ref,
                COALESCE(rr.category, 'unknown') AS category,
                CASE
                  WHEN me.member_id IS NULL THEN 'member_unknown'

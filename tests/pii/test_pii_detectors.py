@@ -1,0 +1,125 @@
+# ruff: noqa: E501  (case tables read best one case a line)
+"""Detector tables: positive and negative cases per type, in French and English."""
+
+from __future__ import annotations
+
+import pytest
+
+from tamis.pii.engine import PiiEngine
+
+ENGINE = PiiEngine.for_mode("fast")
+
+
+def found(text: str, entity_type: str) -> list[str]:
+    return [text[s.start : s.end] for s in ENGINE.analyze(text) if s.type == entity_type]
+
+
+POSITIVES = [
+    # e-mail
+    ("EMAIL_ADDRESS", "Écrivez à jeanne.martin@exemple.fr.", "jeanne.martin@exemple.fr"),
+    ("EMAIL_ADDRESS", "mail me: J.O'Neil+jobs@mail.co.uk", "J.O'Neil+jobs@mail.co.uk"),
+    # phones, French and international
+    ("PHONE_NUMBER", "Appelez le 06 12 34 56 78 demain", "06 12 34 56 78"),
+    ("PHONE_NUMBER", "portable +33 6 12 34 56 78", "+33 6 12 34 56 78"),
+    ("PHONE_NUMBER", "tél : 06.12.34.56.78", "06.12.34.56.78"),
+    ("PHONE_NUMBER", "fixe 0145678912", "0145678912"),
+    ("PHONE_NUMBER", "Standard : +33 (0)1 45 67 89 12", "+33 (0)1 45 67 89 12"),
+    ("PHONE_NUMBER", "call me at (415) 555-0132", "(415) 555-0132"),
+    ("PHONE_NUMBER", "Office: +44 20 7946 0958", "+44 20 7946 0958"),
+    ("PHONE_NUMBER", "Fax: 345-899-3560x4587", "345-899-3560x4587"),
+    # IBAN and cards
+    ("IBAN_CODE", "IBAN FR76 3000 6000 0112 3456 7890 189 merci", "FR76 3000 6000 0112 3456 7890 189"),
+    ("IBAN_CODE", "pay to GB82WEST12345698765432", "GB82WEST12345698765432"),
+    ("CREDIT_CARD", "carte 4111 1111 1111 1111 expirée", "4111 1111 1111 1111"),
+    ("CREDIT_CARD", "Amex 378282246310005 on file", "378282246310005"),
+    ("CREDIT_CARD", "card 5555-5555-5555-4444", "5555-5555-5555-4444"),
+    # government identifiers
+    ("FR_NIR", "mon NIR : 1 85 03 75 116 001 27", "1 85 03 75 116 001 27"),
+    ("FR_NIR", "sécu 269052A12345688", "269052A12345688"),
+    ("US_SSN", "SSN 078-05-1120", "078-05-1120"),
+    ("US_SSN", "social security number: 219 09 9999", "219 09 9999"),
+    # network
+    ("IP_ADDRESS", "login from 192.168.1.10 failed", "192.168.1.10"),
+    ("IP_ADDRESS", "source 2001:db8:85a3::8a2e:370:7334", "2001:db8:85a3::8a2e:370:7334"),
+    ("URL", "profil : https://www.linkedin.com/in/jeanne-martin-42.", "https://www.linkedin.com/in/jeanne-martin-42"),
+    ("URL", "see linkedin.com/in/jdoe for more", "linkedin.com/in/jdoe"),
+    ("PROFILE_HANDLE", "Bravo @marie_dupont pour la démo", "@marie_dupont"),
+    # addresses
+    ("STREET_ADDRESS", "Je vis au 12 bis rue de la Paix, 75002 Paris.", "12 bis rue de la Paix, 75002 Paris"),
+    ("STREET_ADDRESS", "Bureaux : 3 avenue des Champs-Élysées !", "3 avenue des Champs-Élysées"),
+    ("STREET_ADDRESS", "Visit us at 221B Baker Street, London.", "221B Baker Street"),
+    ("STREET_ADDRESS", "Ship to 123 Main St\nSpringfield, IL 62704 asap", "123 Main St\nSpringfield, IL 62704"),
+    # dates of birth in context
+    ("DATE_OF_BIRTH", "Claire est née le 12 mars 1985 à Lyon.", "12 mars 1985"),
+    ("DATE_OF_BIRTH", "He was born on July 4, 1990 in Ohio.", "July 4, 1990"),
+    ("DATE_OF_BIRTH", "Date de naissance : 03/11/1979", "03/11/1979"),
+    ("DATE_OF_BIRTH", "DOB: 1985-03-12", "1985-03-12"),
+    # names of non-members
+    ("PERSON", "Merci à Sophie Durand pour son aide.", "Sophie Durand"),
+    ("PERSON", "Thanks to John Smith for the talk.", "John Smith"),
+    ("PERSON", "Hier, M. Dupont est passé.", "Dupont"),
+    ("PERSON", "Meeting with Dr. Okafor tomorrow.", "Okafor"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("entity_type", "text", "expected"), POSITIVES)
+def test_finds(entity_type: str, text: str, expected: str) -> None:
+    assert expected in found(text, entity_type)
+
+
+NEGATIVES = [
+    ("PHONE_NUMBER", "Nous sommes passés en version 3.11.2 hier."),
+    ("PHONE_NUMBER", "Certifiés ISO 27001 depuis 2019."),
+    ("PHONE_NUMBER", "Commande n° 0612345678 expédiée."),
+    ("PHONE_NUMBER", "Order #4155550132 has shipped."),
+    ("PHONE_NUMBER", "Réunion le 12.03.2025 à 10h30."),
+    ("PHONE_NUMBER", "Revenue grew 12 345 678 euros."),
+    ("PHONE_NUMBER", "Server 192.168.1.10 is down."),
+    ("CREDIT_CARD", "Order 4111 1111 1111 1112 is late."),
+    ("CREDIT_CARD", "Tracking number 1234567812345678."),
+    ("CREDIT_CARD", "commande 4111111111111111"),
+    ("IBAN_CODE", "FR76 3000 6000 0112 3456 7890 188"),
+    ("FR_NIR", "1 85 03 75 116 001 28"),
+    ("US_SSN", "Call 555-0132 now."),
+    ("US_SSN", "Invoice 123 45 6789 paid."),
+    ("IP_ADDRESS", "Upgrade to version 1.2.3.4 today."),
+    ("IP_ADDRESS", "Rendez-vous à 12:30:45 précises."),
+    ("EMAIL_ADDRESS", "Mentions: @jeanne et @paul."),
+    ("PROFILE_HANDLE", "write to jeanne@exemple.fr"),
+    ("URL", "Node.js et Vue.js sont top."),
+    ("STREET_ADDRESS", "Nous avons 3 rue et 2 places."),
+    ("STREET_ADDRESS", "I have 3 Great Ideas today."),
+    ("DATE_OF_BIRTH", "La conférence a lieu le 12 mars 2025."),
+    ("DATE_OF_BIRTH", "Released on July 4, 1990."),
+    ("PERSON", "Bienvenue chez Google France à Paris."),
+    ("PERSON", "Will you join us? May is busy."),
+    ("PERSON", "Le Conseil a rendu son avis en Mars."),
+]
+
+
+@pytest.mark.parametrize(("entity_type", "text"), NEGATIVES)
+def test_does_not_find(entity_type: str, text: str) -> None:
+    assert found(text, entity_type) == []
+
+
+def test_spans_carry_no_text_and_validate() -> None:
+    from tamis.pii.spans import Span
+
+    span = ENGINE.analyze("mail a.b@c.fr")[0]
+    assert set(span.to_dict()) >= {"type", "start", "end", "score", "detector"}
+    assert "a.b@c.fr" not in repr(span)
+    with pytest.raises(ValueError):
+        Span(3, 3, "EMAIL_ADDRESS", 0.5, "x")
+    with pytest.raises(ValueError):
+        Span(0, 3, "EMAIL_ADDRESS", 1.5, "x")
+
+
+def test_batch_analysis_equals_one_by_one() -> None:
+    texts = ["tel 06 12 34 56 78", "", "a@b.fr and Sophie Durand", "IBAN GB82WEST12345698765432"]
+    assert ENGINE.analyze_many(texts) == [ENGINE.analyze(t) for t in texts]
+
+
+def test_contact_mode_finds_only_contacts() -> None:
+    engine = PiiEngine.for_mode("contact")
+    spans = engine.analyze("Merci à Sophie Durand, sophie@d.fr, 06 12 34 56 78, 192.168.0.1")
+    assert sorted(s.type for s in spans) == ["EMAIL_ADDRESS", "PHONE_NUMBER"]
