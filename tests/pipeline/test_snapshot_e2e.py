@@ -417,3 +417,34 @@ def test_sigkill_leaves_no_snapshot_or_a_complete_one(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in (out / "data").iterdir()} == expected
     leftovers = [p.name for p in tmp_path.iterdir() if ".tamis-tmp-" in p.name]
     assert leftovers == []
+
+
+def test_unparseable_consent_event_puts_its_member_out(small_export: Path, tmp_path: Path) -> None:
+    with (small_export / "consent_events.jsonl").open("a") as handle:
+        handle.write(
+            '{"event_id": "e5", "member_id": "m1", "setting": "genai_training", "value": "yes",'
+            ' "ts": "2025-12-01T00:00:00Z", "channel": "api"}\n'
+        )
+    snap = tmp_path / "snap"
+    tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(small_export),
+        "--policy",
+        "minimal",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(snap),
+        "-q",
+    )
+    assert _records(snap) == []
+    manifest = json.loads((snap / "manifest.json").read_text())
+    assert manifest["members"]["excluded_by_reason"]["consent_invalid"] == 1
+    assert manifest["consent"]["members_with_invalid_events"] == 1
+    rows = duckdb.sql(
+        f"SELECT line, field, reason FROM '{snap}/quarantine/consent_events.parquet' ORDER BY line"
+    ).fetchall()
+    assert (4, "value", 'expected true or false, got str "yes"') in rows
+    assert any("not in members" in r[2] for r in rows)  # the ghost's event is reported too

@@ -172,6 +172,10 @@ class _DataWriter:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if not self.files:  # an empty snapshot still has one (empty) file with the schema
+            path = self.root / "part-00000.parquet"
+            pq.write_table(RECORD_SCHEMA.empty_table(), path, compression="zstd")
+            self.files.append((path, 0))
         return self.files
 
 
