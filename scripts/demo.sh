@@ -27,6 +27,18 @@ for preset in minimal linkedin-2025; do
   $tamis snapshot verify "$out/snapshots/$preset"
 done
 
+echo "== 4. compliance evidence (every figure with the query that reproduces it)"
+mkdir -p "$out/reports"
+for preset in minimal linkedin-2025; do
+  $tamis report compliance --snapshot "$out/snapshots/$preset" --snapshots "$out/snapshots" \
+    --db "$TAMIS_DB" --export "$out/export" --out "$out/reports/$preset.html"
+done
+for doc in ropa lia dpia; do
+  $tamis report "$doc" --snapshot "$out/snapshots/linkedin-2025" --out "$out/reports/$doc.html"
+done
+
 echo
 echo "Snapshots: $out/snapshots/minimal and $out/snapshots/linkedin-2025"
 echo "Inspect one: .venv/bin/tamis snapshot show $out/snapshots/minimal"
+echo "Compliance reports: $out/reports/minimal.html and $out/reports/linkedin-2025.html (Markdown beside them)"
+echo "Record of processing, LIA, DPIA: $out/reports/{ropa,lia,dpia}.html"
