@@ -1,0 +1,514 @@
+"""The consent registry: an append-only log of members' consent events; their state at an instant.
+
+>>> registry = open_registry("sqlite://")          # doctest: +SKIP  (in memory)
+>>> registry.set("m1", False, at="2025-11-03T10:00:00+01:00")  # doctest: +SKIP
+>>> registry.state("m1", as_of="2025-12-01T00:00:00Z").value  # doctest: +SKIP
+False
+
+Every write is one transaction, acknowledged only once committed (see :mod:`tamis.consent.engine`
+for what "committed" means on SQLite). Nothing is ever updated or deleted: a member who changes
+their mind adds an event; triggers in the database refuse UPDATE and DELETE. A member with an
+unresolved reject (an event of theirs that could not be parsed) is *invalid*: the snapshot builder
+puts them out (``consent_invalid``), failing closed.
+
+State is computed by the database (one window query over all members), following the rule in
+:mod:`tamis.consent.model`.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import pyarrow as pa
+import sqlalchemy as sa
+from alembic.util import CommandError
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.dml import ReturningInsert
+
+from tamis.consent.engine import (
+    DEFAULT_BUSY_TIMEOUT_S,
+    WRITE_OPTION,
+    create_registry_engine,
+    display_url,
+    resolve_url,
+)
+from tamis.consent.importer import Chunk, run_import
+from tamis.consent.migrate import upgrade_to_head
+from tamis.consent.model import (
+    GENAI_TRAINING,
+    INVALID_SCHEMA,
+    REJECTS_SCHEMA,
+    STATE_SCHEMA,
+    Appended,
+    ConsentEvent,
+    EventCount,
+    ImportSummary,
+    MemberState,
+    RegistryStats,
+    to_instant,
+)
+from tamis.consent.schema import consent_events, consent_rejects, instant_text
+from tamis.errors import ConsentConflictError, InputError, RegistryError, TamisError
+from tamis.timefmt import ARROW_TS
+
+STATE_BATCH_ROWS = 65_536
+
+_ce = consent_events
+_cr = consent_rejects
+# The decision order (model.py): latest instant first, an objection before an allow, then event id.
+_DECISION_ORDER = (_ce.c.ts.desc(), _ce.c.value.asc(), _ce.c.event_id.asc())
+# The same order in SQL, for bulk_state; the index ix_consent_events_decision follows it, so the
+# database reads members in order, already ranked, without sorting.
+_BULK_STATE_SQL = """
+SELECT member_id, value, event_id, {ts} FROM (
+    SELECT member_id, value, event_id, ts, row_number() OVER (
+        PARTITION BY member_id ORDER BY ts DESC, value ASC, event_id ASC
+    ) AS decision_rank
+    FROM consent_events
+    WHERE setting = {p} AND ts <= {p}
+) AS ranked
+WHERE decision_rank = 1
+ORDER BY member_id
+"""
+# Exact microseconds since the epoch (also where EXTRACT returns a double, before PostgreSQL 14).
+_PG_EPOCH_US = (
+    "EXTRACT(EPOCH FROM date_trunc('second', ts))::bigint * 1000000"
+    " + EXTRACT(MICROSECONDS FROM ts)::bigint %% 1000000"  # %% is psycopg's escaped %
+)
+
+
+def open_registry(
+    db: str | os.PathLike[str] | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
+) -> ConsentRegistry:
+    """Open (creating and migrating to head if needed) the registry at ``db``.
+
+    ``db`` is a SQLAlchemy URL or a file path; None means ``$TAMIS_DB``, else
+    ``./.tamis/registry.db``. Raises :class:`RegistryError` (naming the URL, password masked) if
+    the database cannot be reached or migrated.
+    """
+    url = resolve_url(db)
+    engine = create_registry_engine(url, busy_timeout_s=busy_timeout_s)
+    try:
+        revision = upgrade_to_head(engine)
+    except TamisError:
+        engine.dispose()
+        raise
+    except (sa.exc.SQLAlchemyError, CommandError, OSError) as exc:
+        engine.dispose()
+        raise RegistryError(
+            f"cannot open the consent registry at {display_url(url)}: {_reason(exc)}"
+        ) from exc
+    return ConsentRegistry(engine, revision)
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConsentRegistry:
+    """The consent registry behind an engine; build it with :func:`open_registry`."""
+
+    def __init__(self, engine: Engine, revision: str) -> None:
+        self._engine = engine
+        self.revision = revision
+        self.url = display_url(engine.url)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ConsentRegistry({self.url!r}, revision={self.revision!r})"
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._engine.dialect.name
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        dbapi_error: Any = self._engine.dialect.loaded_dbapi.Error
+        try:
+            yield
+        except (sa.exc.DBAPIError, dbapi_error) as exc:
+            raise RegistryError(
+                f"consent registry at {self.url}: {action} failed: {_reason(exc)}"
+            ) from exc
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[sa.Connection]:
+        """One write transaction, committed on a clean exit (rolled back on any exception)."""
+        with (
+            self._guard(action),
+            self._engine.connect().execution_options(**{WRITE_OPTION: True}) as connection,
+            connection.begin(),
+        ):
+            yield connection
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[sa.Connection]:
+        """One read transaction (a consistent snapshot), rolled back at the end."""
+        with self._guard(action), self._engine.connect() as connection:
+            yield connection
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def append(
+        self,
+        event_id: str,
+        member_id: str,
+        setting: str,
+        value: bool,
+        ts: datetime | str,
+        channel: str,
+    ) -> Appended:
+        """Record one event; idempotent on ``event_id``.
+
+        The same event id with the same content is a no-op (``status == "duplicate"``); with other
+        content it is a :class:`ConsentConflictError` naming the id and the differing fields.
+        Returns once the transaction is committed.
+        """
+        event = ConsentEvent.create(event_id, member_id, setting, value, ts, channel)
+        with self._write("recording a consent event") as connection:
+            values = {
+                "event_id": event.event_id,
+                "member_id": event.member_id,
+                "setting": event.setting,
+                "value": event.value,
+                "ts": event.ts,
+                "channel": event.channel,
+                "recorded_at": _now(),
+            }
+            inserted = connection.execute(_insert_ignoring_conflicts(connection, values)).first()
+            stored = _event(
+                connection.execute(sa.select(_ce).where(_ce.c.event_id == event.event_id)).one()
+            )
+            if inserted is not None:
+                return Appended("inserted", stored)
+        differences = stored.differences(event)
+        if differences:
+            raise ConsentConflictError(
+                f"consent event {event.event_id!r} is already recorded with other content "
+                f"({'; '.join(differences)}); an event id must not be reused"
+            )
+        return Appended("duplicate", stored)
+
+    def set(
+        self,
+        member_id: str,
+        value: bool,
+        at: datetime | str | None = None,
+        channel: str = "api",
+        setting: str = GENAI_TRAINING,
+    ) -> ConsentEvent:
+        """Record that ``member_id`` set ``setting`` to ``value`` at ``at`` (default: now).
+
+        The event gets a new random event id (UUID 4); returns the stored event.
+        """
+        ts = _now() if at is None else to_instant(at, what="at")
+        return self.append(str(uuid.uuid4()), member_id, setting, value, ts, channel).event
+
+    def import_batches(
+        self,
+        batches: Iterable[pa.RecordBatch],
+        rejects: Iterable[Mapping[str, Any]] = (),
+    ) -> ImportSummary:
+        """Import consent events in one transaction: all of them, or none.
+
+        ``batches`` have the columns of ``CONSENT_EVENTS`` (``ts`` as ``timestamp[us, UTC]``) plus
+        ``_file`` and ``_line``; ``rejects`` are dicts with ``file``, ``line``, ``member_id`` (or
+        None) and ``reason`` (``field`` and ``key``, the event id, are kept when given). Repeats
+        (inside the batches or of recorded events) are no-ops; an event id repeated with other
+        content aborts the import with a :class:`ConsentConflictError` naming file, line and id.
+        """
+
+        def chunks() -> Iterator[Chunk]:
+            for batch in batches:
+                yield batch, ()
+            yield None, list(rejects)
+
+        return self.import_chunks(chunks())
+
+    def import_chunks(self, chunks: Iterable[Chunk]) -> ImportSummary:
+        """:meth:`import_batches` over ``(batch or None, rejects)`` pairs, as a reader yields."""
+        with self._write("importing consent events") as connection:
+            return run_import(connection, chunks, _now())
+
+    def import_file(self, path: str | os.PathLike[str]) -> ImportSummary:
+        """Import a ``consent_events`` file of an export (JSONL, Parquet, or a folder of parts).
+
+        Lines the reader cannot parse are recorded as rejects (their members become invalid).
+        """
+        from tamis.sources.reader import read_table  # imported on use: it pulls in orjson
+        from tamis.sources.schema import CONSENT_EVENTS
+
+        source = Path(path)
+        if source.is_dir():
+            files = sorted(
+                p for p in source.rglob("*.parquet") if not p.name.startswith((".", "_"))
+            )
+            if not files:
+                raise InputError("no Parquet part files in this folder", file=str(source))
+        else:
+            files = [source]
+
+        def chunks() -> Iterator[Chunk]:
+            for file in files:
+                for chunk in read_table(file, CONSENT_EVENTS):
+                    yield chunk.valid, chunk.rejects
+
+        return self.import_chunks(chunks())
+
+    def resolve_rejects(
+        self,
+        *,
+        resolution: str,
+        member_id: str | None = None,
+        reject_ids: Sequence[int] | None = None,
+    ) -> int:
+        """Mark unresolved rejects as resolved (of a member, or by id); returns how many.
+
+        A resolved reject no longer makes its member invalid. ``resolution`` says why (e.g. "the
+        platform re-sent the event as evt-123"). Nothing is deleted.
+        """
+        if not resolution.strip():
+            raise InputError("say how the reject was resolved", field="resolution")
+        if member_id is None and reject_ids is None:
+            raise InputError("name the member or the reject ids to resolve")
+        statement = (
+            sa.update(_cr)
+            .where(_cr.c.resolved_at.is_(None))
+            .values(resolved_at=_now(), resolution=resolution)
+        )
+        if member_id is not None:
+            statement = statement.where(_cr.c.member_id == member_id)
+        if reject_ids is not None:
+            statement = statement.where(_cr.c.reject_id.in_(list(reject_ids)))
+        with self._write("resolving rejects") as connection:
+            return int(connection.execute(statement).rowcount)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def history(self, member_id: str, setting: str | None = None) -> list[ConsentEvent]:
+        """The member's events (of one setting, or all), in order of ``ts`` then insertion."""
+        query = sa.select(_ce).where(_ce.c.member_id == member_id)
+        if setting is not None:
+            query = query.where(_ce.c.setting == setting)
+        with self._read("reading a member's history") as connection:
+            rows = connection.execute(query.order_by(_ce.c.ts, _ce.c.seq)).all()
+        return [_event(row) for row in rows]
+
+    def state(
+        self, member_id: str, as_of: datetime | str, setting: str = GENAI_TRAINING
+    ) -> MemberState:
+        """The member's value for ``setting`` at ``as_of`` (see the rule in :mod:`.model`)."""
+        cutoff = to_instant(as_of, what="as_of")
+        query = (
+            sa.select(_ce)
+            .where(_ce.c.member_id == member_id, _ce.c.setting == setting, _ce.c.ts <= cutoff)
+            .order_by(*_DECISION_ORDER)
+            .limit(1)
+        )
+        invalid = sa.select(
+            sa.exists().where(_cr.c.member_id == member_id, _cr.c.resolved_at.is_(None))
+        )
+        with self._read("reading a member's state") as connection:
+            row = connection.execute(query).first()
+            is_invalid = bool(connection.execute(invalid).scalar())
+        decided_by = None if row is None else _event(row)
+        value = None if decided_by is None else decided_by.value
+        return MemberState(value=value, decided_by=decided_by, invalid=is_invalid)
+
+    def bulk_state_batches(
+        self,
+        as_of: datetime | str,
+        setting: str = GENAI_TRAINING,
+        *,
+        batch_rows: int = STATE_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        """:meth:`bulk_state` as a stream of record batches (for memory-bounded consumers)."""
+        cutoff = to_instant(as_of, what="as_of")
+        sqlite = self.dialect == "sqlite"
+        # Raw DB-API cursor: rows go straight into Arrow (SQLAlchemy rows would double the cost).
+        # SQLite: one statement reads one consistent snapshot; instants come back as their
+        # fixed-width text. PostgreSQL: a server-side cursor, binary, instants as epoch µs.
+        sql = _BULK_STATE_SQL.format(ts="ts" if sqlite else _PG_EPOCH_US, p="?" if sqlite else "%s")
+        params = (setting, instant_text(cutoff) if sqlite else cutoff)
+        with self._read("computing consent state") as connection:
+            raw: Any = connection.connection.driver_connection
+            cursor = raw.cursor() if sqlite else raw.cursor(name="tamis_bulk_state", binary=True)
+            try:
+                cursor.execute(sql, params)
+                while rows := cursor.fetchmany(batch_rows):
+                    members, values, event_ids, instants = zip(*rows, strict=True)
+                    if sqlite:
+                        ts_array = pa.array(instants, pa.string()).cast(ARROW_TS)
+                    else:
+                        ts_array = pa.array(instants, pa.int64()).cast(ARROW_TS)
+                    yield pa.RecordBatch.from_arrays(
+                        [
+                            pa.array(members, pa.string()),
+                            pa.array(values).cast(pa.bool_()),  # SQLite: 0/1
+                            pa.array(event_ids, pa.string()),
+                            ts_array,
+                        ],
+                        schema=STATE_SCHEMA,
+                    )
+            finally:
+                cursor.close()
+
+    def bulk_state(self, as_of: datetime | str, setting: str = GENAI_TRAINING) -> pa.Table:
+        """Every member's deciding event for ``setting`` at ``as_of``, by member id.
+
+        Columns ``member_id, value, event_id, ts``; members without an event at ``as_of`` are
+        absent (their jurisdiction's default applies). Computed by the database in one window
+        query, streamed into Arrow.
+        """
+        return pa.Table.from_batches(list(self.bulk_state_batches(as_of, setting)), STATE_SCHEMA)
+
+    def invalid_members(self) -> pa.Table:
+        """Members with an unresolved reject: ``member_id``, ``reason`` (the first reject, as
+        ``file:line: reason``) and ``rejects`` (how many), by member id."""
+        firsts = (
+            sa.select(
+                _cr.c.member_id,
+                sa.func.min(_cr.c.reject_id).label("first_id"),
+                sa.func.count().label("rejects"),
+            )
+            .where(_cr.c.resolved_at.is_(None), _cr.c.member_id.is_not(None))
+            .group_by(_cr.c.member_id)
+            .subquery("firsts")
+        )
+        query = (
+            sa.select(firsts.c.member_id, _cr.c.file, _cr.c.line, _cr.c.reason, firsts.c.rejects)
+            .join_from(firsts, _cr, _cr.c.reject_id == firsts.c.first_id)
+            .order_by(firsts.c.member_id)
+        )
+        with self._read("listing invalid members") as connection:
+            rows = connection.execute(query).all()
+        reasons = []
+        for row in rows:
+            where = row.file if row.line is None else f"{row.file}:{row.line}"
+            more = f" (and {row.rejects - 1} more)" if row.rejects > 1 else ""
+            reasons.append(f"{where}: {row.reason}{more}")
+        return pa.Table.from_arrays(
+            [
+                pa.array([row.member_id for row in rows], pa.string()),
+                pa.array(reasons, pa.string()),
+                pa.array([row.rejects for row in rows], pa.int64()),
+            ],
+            schema=INVALID_SCHEMA,
+        )
+
+    def rejects(self, *, include_resolved: bool = False) -> pa.Table:
+        """The recorded rejects (unresolved only, unless ``include_resolved``), in order."""
+        query = sa.select(*(_cr.c[name] for name in REJECTS_SCHEMA.names)).order_by(_cr.c.reject_id)
+        if not include_resolved:
+            query = query.where(_cr.c.resolved_at.is_(None))
+        with self._read("listing rejects") as connection:
+            rows = connection.execute(query).all()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(REJECTS_SCHEMA)
+        return pa.Table.from_arrays(
+            [pa.array(list(c), f.type) for c, f in zip(columns, REJECTS_SCHEMA, strict=True)],
+            schema=REJECTS_SCHEMA,
+        )
+
+    def stats(self) -> RegistryStats:
+        """Counts for the DPO: events by setting, value and channel, members, rejects."""
+        counts_query = (
+            sa.select(_ce.c.setting, _ce.c.value, _ce.c.channel, sa.func.count())
+            .group_by(_ce.c.setting, _ce.c.value, _ce.c.channel)
+            .order_by(_ce.c.setting, _ce.c.value, _ce.c.channel)
+        )
+        totals_query = sa.select(
+            sa.func.count(),
+            sa.func.count(sa.distinct(_ce.c.member_id)),
+            sa.func.min(_ce.c.ts),
+            sa.func.max(_ce.c.ts),
+        )
+        unresolved = _cr.c.resolved_at.is_(None)
+        rejects_query = sa.select(
+            sa.func.count(),
+            sa.func.count().filter(_cr.c.member_id.is_(None)),
+            sa.func.count(sa.distinct(_cr.c.member_id)),
+        ).where(unresolved)
+        with self._read("computing statistics") as connection:
+            counts = tuple(
+                EventCount(setting, bool(value), channel, int(n))
+                for setting, value, channel, n in connection.execute(counts_query)
+            )
+            events, members, first_ts, last_ts = connection.execute(totals_query).one()
+            open_rejects, unattributed, invalid = connection.execute(rejects_query).one()
+        return RegistryStats(
+            url=self.url,
+            revision=self.revision,
+            events=int(events),
+            members=int(members),
+            counts=counts,
+            first_ts=first_ts,
+            last_ts=last_ts,
+            unresolved_rejects=int(open_rejects),
+            unattributed_rejects=int(unattributed),
+            invalid_members=int(invalid),
+        )
+
+
+def _insert_ignoring_conflicts(
+    connection: sa.Connection, values: dict[str, Any]
+) -> ReturningInsert[tuple[int]]:
+    """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING seq: a row back iff inserted."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return (
+            pg_insert(_ce)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(_ce.c.seq)
+        )
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return (
+        sqlite_insert(_ce)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(_ce.c.seq)
+    )
+
+
+def _event(row: sa.Row[Any]) -> ConsentEvent:
+    return ConsentEvent(
+        event_id=row.event_id,
+        member_id=row.member_id,
+        setting=row.setting,
+        value=bool(row.value),
+        ts=row.ts,
+        channel=row.channel,
+        seq=row.seq,
+        recorded_at=row.recorded_at,
+    )
