@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import itertools
 import os
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class BuildRequest:
     rows_per_file: int = ROWS_PER_FILE
     run_stages: bool = True
     workers: int = 1  # processes for the text stages (output is the same for any number)
+    observers: tuple[BuildObserver, ...] = ()
 
     @property
     def purpose_name(self) -> str:
@@ -91,6 +93,37 @@ class BuildRequest:
                 f"the policy has several purposes; choose one of {', '.join(names)}"
             )
         return names[0]
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    """One run of a build, as observers see it."""
+
+    run_id: str
+    request: BuildRequest
+    purpose: str
+    started: datetime
+
+
+class BuildObserver:
+    """Hears about builds (lineage store, OpenLineage emitter). Subclass and override.
+
+    ``manifest_sections`` may add top-level sections to the manifest before it is written (e.g.
+    the consent log head); the other hooks must not change the snapshot.
+    """
+
+    def build_started(self, run: BuildRun) -> None:
+        """Before anything is read."""
+
+    def manifest_sections(self, run: BuildRun, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Extra manifest sections, written with the snapshot (published atomically with it)."""
+        return {}
+
+    def build_completed(self, run: BuildRun, manifest: dict[str, Any]) -> None:
+        """After the snapshot is published at ``run.request.out``."""
+
+    def build_failed(self, run: BuildRun, error: BaseException) -> None:
+        """After a failed build (nothing was published)."""
 
 
 @dataclass
@@ -419,11 +452,17 @@ class SnapshotBuilder:
     def _count(self, relation: str) -> int:
         return int(self.con.sql(f"SELECT count(*) FROM {relation}").fetchall()[0][0])
 
+    def _erasures(self) -> pa.Table:
+        """Members whose data was erased (Art. 17): out of every build, whatever the export says.
+
+        Tombstones live in the registry with the rights requests (``tamis.rights``)."""
+        return pa.table({"member_id": pa.array([], pa.string())})
+
     # --- eligibility ----------------------------------------------------------------------------
     def _eligibility(self) -> None:
         for name, table in semantics.rule_tables(self.request.policy.policy, self.purpose).items():
             self.con.register(name, table)
-        self.con.register("erased", pa.table({"member_id": pa.array([], pa.string())}))
+        self.con.register("erased", self._erasures())
         elig = self.con.sql(
             semantics.member_eligibility_sql(
                 "members", "country_rules", "consent_state", "consent_invalid", "erased", "$cutoff"
@@ -615,12 +654,26 @@ class SnapshotBuilder:
         started = datetime.now(UTC)
         for table in TABLES.values():  # a missing required table is the first thing to say
             self._files(table)
+        run = BuildRun(str(uuid.uuid4()), request, self.purpose, started)
+        for observer in request.observers:
+            observer.build_started(run)
+        try:
+            manifest = self._build(run)
+        except BaseException as exc:
+            for observer in request.observers:
+                observer.build_failed(run, exc)
+            raise
+        for observer in request.observers:
+            observer.build_completed(run, manifest)
+        return BuildResult(request.out, manifest)
+
+    def _build(self, run: BuildRun) -> dict[str, Any]:
+        request = self.request
         text_stages = build_stages(request, self.purpose)
         with Workspace(request.out, force=request.force) as ws:
             inputs = self._inputs()
             quarantine = _Quarantine(ws.path / "quarantine", self.tally)
-            members = self._load_members(quarantine)
-            del members
+            self._load_members(quarantine)
             consent = self._load_consent(quarantine)
             self._eligibility()
             writer = _DataWriter(ws.path / "data", request.rows_per_file)
@@ -643,10 +696,16 @@ class SnapshotBuilder:
                 quarantine_files,
                 members_file,
                 members_summary,
-                started,
+                run.started,
             )
+            manifest["run_id"] = run.run_id
+            for observer in request.observers:
+                for key, section in observer.manifest_sections(run, manifest).items():
+                    if key in manifest:
+                        raise SnapshotError(f"an observer may not replace manifest field {key!r}")
+                    manifest[key] = section
             write_manifest(ws.path, manifest)
-        return BuildResult(request.out, manifest)
+        return manifest
 
     def _write_members(self, root: Path, per_member: list[pa.Table]) -> tuple[Path, dict[str, Any]]:
         """``members.parquet``: records per included member (by pseudonym) and category."""
