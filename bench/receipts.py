@@ -1,0 +1,138 @@
+"""Benchmark: membership receipts for a snapshot of 10^6 members.
+
+Builds a snapshot directory with ``--members`` synthetic members (``members.parquet`` and a
+``manifest.json`` carrying ``members_root``), then times:
+
+* reading the members and building the Merkle tree (checked against ``members_root``);
+* issuing and signing one receipt per asked member id (``--receipts``; one in ten is not in the
+  snapshot, so both proof kinds are exercised), serialised as a receipt file would be;
+* verifying a sample of them offline.
+
+Run: ``.venv/bin/python bench/receipts.py`` (``--members 100000`` for a quick run).
+The acceptance target is 10^6 receipts in under a minute on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tamis.keys import PseudonymKey
+from tamis.lineage import (
+    MerkleTree,
+    ReceiptIssuer,
+    SigningKey,
+    SnapshotMembers,
+    dump_receipt,
+    verify_receipt,
+)
+
+
+def build_snapshot(directory: Path, key: PseudonymKey, members: int) -> tuple[str, float]:
+    """Write members.parquet and manifest.json; return the root and the time to hash the refs."""
+    started = time.perf_counter()
+    refs = sorted(key.member_ref(f"M-{i:08d}") for i in range(members))
+    ref_seconds = time.perf_counter() - started
+    root = MerkleTree(refs).root_hex
+    pq.write_table(
+        pa.table({"member_ref": refs, "records": pa.array([1] * members, pa.int32())}),
+        directory / "members.parquet",
+    )
+    manifest = {"snapshot_id": "bench", "members_root": root, "key_id": key.key_id}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    return root, ref_seconds
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished workers."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--receipts", type=int, default=None, help="default: --members")
+    parser.add_argument("--workers", type=int, default=None, help="default: one per CPU")
+    parser.add_argument("--sample", type=int, default=1000, help="receipts to verify")
+    args = parser.parse_args()
+    receipts = args.members if args.receipts is None else args.receipts
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+    print(f"cores {cores}; load average {os.getloadavg()[0]:.1f} (other work slows the figures)")
+
+    key = PseudonymKey(hashlib.sha256(b"bench pseudonym key").digest(), "bench")
+    signer = SigningKey.generate()
+    with tempfile.TemporaryDirectory(prefix="tamis-bench-") as tmp:
+        directory = Path(tmp)
+        root, ref_seconds = build_snapshot(directory, key, args.members)
+        print(f"members                 {args.members:>12,}")
+        print(f"member refs (HMAC)      {ref_seconds:>11.2f}s  (setup)")
+
+        started = time.perf_counter()
+        tree = MerkleTree([f"{i:032x}" for i in range(args.members)])
+        print(f"tree build only         {time.perf_counter() - started:>11.2f}s")
+
+        started = time.perf_counter()
+        members = SnapshotMembers.load(directory)
+        load_seconds = time.perf_counter() - started
+        print(f"read + build + check    {load_seconds:>11.2f}s  (members.parquet -> tree = root)")
+        del tree
+
+        # one asked id in ten is not a member (ids past the end of the snapshot)
+        first = args.members - receipts + receipts // 10
+        asked = [f"M-{i:08d}" for i in range(first, first + receipts)]
+        issuer = ReceiptIssuer(members, key, signer)
+        every = max(1, receipts // args.sample)
+        sample = []
+        kinds = {"inclusion": 0, "non_inclusion": 0}
+        size = 0
+        cpu_before = _cpu_seconds()
+        started = time.perf_counter()
+        for n, receipt in enumerate(issuer.issue_many(asked, workers=args.workers)):
+            size += len(dump_receipt(receipt))
+            kinds[receipt["kind"]] += 1
+            if n % every == 0:
+                sample.append(receipt)
+        issue_seconds = time.perf_counter() - started
+        issue_cpu = _cpu_seconds() - cpu_before
+        print(
+            f"issue + sign + dump     {issue_seconds:>11.2f}s  for {receipts:,} receipts "
+            f"({issue_seconds / max(receipts, 1) * 1e6:.1f} us each; {kinds['inclusion']:,} "
+            f"inclusion, {kinds['non_inclusion']:,} non-inclusion; {size / 1e6:.0f} MB)"
+        )
+        print(
+            f"  CPU time              {issue_cpu:>11.2f}s  (this process and its workers: "
+            f"{issue_cpu / max(receipts, 1) * 1e6:.1f} us a receipt; on {cores} idle cores "
+            f"about {issue_cpu / cores:.1f}s)"
+        )
+        print(f"total (read .. last)    {load_seconds + issue_seconds:>11.2f}s")
+
+        pem = signer.public_pem()
+        rng = random.Random(0)
+        rng.shuffle(sample)
+        started = time.perf_counter()
+        for receipt in sample:
+            verify_receipt(receipt, root, pem)
+        verify_seconds = time.perf_counter() - started
+        print(
+            f"verify sample           {verify_seconds:>11.2f}s  for {len(sample):,} receipts "
+            f"({verify_seconds / max(len(sample), 1) * 1e6:.0f} us each)"
+        )
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,447 @@
+"""Signed membership receipts: is a member's data in a training snapshot, provably?
+
+A snapshot's manifest commits to the sorted set of included member pseudonyms with a Merkle root,
+``members_root`` (see :mod:`tamis.lineage.merkle`). A receipt, for one member, carries either an
+inclusion proof (the member's pseudonym is a leaf) or a non-inclusion proof (the two adjacent
+leaves around it), and is signed with the platform's Ed25519 key (:mod:`tamis.lineage.signing`).
+Anyone with the receipt, the snapshot's ``members_root`` and the platform's public key can check
+it offline, with hashlib and cryptography alone; ``docs/receipts.md`` has the format and a
+standalone recipe.
+
+A receipt names the member by pseudonym (``member_ref``), never by member id.
+
+Issuing reads ``manifest.json`` and ``members.parquet`` once, rebuilds the tree, checks it against
+``members_root``, and then proves and signs each member in O(log n): :class:`ReceiptIssuer`,
+:func:`issue_receipt`, and :func:`issue_receipts` for many members (in worker processes when there
+are many: a program that calls it must guard its entry point with ``if __name__ == "__main__"``).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+from typing import Any
+
+from tamis.errors import InputError, VerificationError
+from tamis.keys import MEMBER_REF_HEX, PseudonymKey
+from tamis.lineage.merkle import (
+    MAX_PATH,
+    InclusionProof,
+    LeafProof,
+    MerkleTree,
+    NonInclusionProof,
+    verify_inclusion,
+    verify_non_inclusion,
+)
+from tamis.lineage.signing import (
+    SigningKey,
+    canonical_json,
+    canonical_json_nofloat,
+    load_public_key,
+    public_key_id,
+    verify_json,
+)
+
+RECEIPT_FORMAT = "tamis.receipt/v1"
+INCLUSION = "inclusion"
+NON_INCLUSION = "non_inclusion"
+MANIFEST_FILE = "manifest.json"
+MEMBERS_FILE = "members.parquet"
+ROOT_FIELD = "members_root"
+PSEUDONYM_KEY_ID_FIELD = "key_id"  # the pseudonym key's id; checked when the manifest has it
+CHUNK_SIZE = 4096  # member ids per task when issuing in worker processes
+
+_REF = re.compile(rf"[0-9a-f]{{{MEMBER_REF_HEX}}}")  # always used with fullmatch
+_HASH = re.compile(r"[0-9a-f]{64}")
+_KEY_ID = re.compile(r"[0-9a-f]{16}")
+_SIGNATURE = re.compile(r"[0-9a-f]{128}")
+_ISSUED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_TOP_KEYS = frozenset(
+    {"format", "snapshot_id", "members_root", "member_ref", "kind", "proof", "issued_at"}
+    | {"key_id", "signature"}
+)
+_LEAF_KEYS = frozenset({"ref", "index", "path"})
+_PROOF_KEYS = {
+    INCLUSION: frozenset({"tree_size", "leaf"}),
+    NON_INCLUSION: frozenset({"tree_size", "predecessor", "successor"}),
+}
+
+
+def format_issued_at(value: datetime | None = None) -> str:
+    """A receipt's ``issued_at``: UTC, whole seconds, ``Z`` (now when ``value`` is None)."""
+    value = datetime.now(UTC) if value is None else value
+    if value.tzinfo is None:
+        raise ValueError("issued_at must be an aware datetime (with a time zone)")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class SnapshotMembers:
+    """What receipts need from a snapshot: its id, its members root, the tree over its members."""
+
+    snapshot_id: str
+    members_root: str
+    tree: MerkleTree
+    pseudonym_key_id: str | None = None
+
+    @classmethod
+    def load(cls, snapshot_dir: Path | str) -> SnapshotMembers:
+        """Read ``manifest.json`` and ``members.parquet`` and check the tree against the root."""
+        snapshot_dir = Path(snapshot_dir)
+        manifest_path = snapshot_dir / MANIFEST_FILE
+        try:
+            manifest = json.loads(manifest_path.read_bytes())
+        except FileNotFoundError:
+            raise InputError(
+                "no manifest here; is this a snapshot directory?", file=str(manifest_path)
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read the manifest: {exc}", file=str(manifest_path)) from None
+        if not isinstance(manifest, dict):
+            raise InputError("the manifest is not a JSON object", file=str(manifest_path))
+        snapshot_id = manifest.get("snapshot_id")
+        if not isinstance(snapshot_id, str) or not snapshot_id:
+            raise InputError("missing or empty", file=str(manifest_path), field="snapshot_id")
+        root = manifest.get(ROOT_FIELD)
+        if not isinstance(root, str) or not _HASH.fullmatch(root):
+            raise InputError(
+                "missing or not 64 lowercase hex digits", file=str(manifest_path), field=ROOT_FIELD
+            )
+        key_id = manifest.get(PSEUDONYM_KEY_ID_FIELD)
+        tree = MerkleTree(_read_member_refs(snapshot_dir / MEMBERS_FILE))
+        if tree.root_hex != root:
+            raise VerificationError(
+                f"{snapshot_dir / MEMBERS_FILE} does not match the manifest: its members hash to "
+                f"{tree.root_hex}, the manifest says {ROOT_FIELD} {root}"
+            )
+        return cls(snapshot_id, root, tree, key_id if isinstance(key_id, str) else None)
+
+
+def _read_member_refs(path: Path) -> list[str]:
+    """The distinct ``member_ref`` values of ``members.parquet``, ascending.
+
+    Each must be 32 lowercase hex digits; the file may hold several rows per member (e.g. counts
+    by category) and may be in any order: the set is what the root commits to.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        column = pq.read_table(path, columns=["member_ref"]).column("member_ref")
+    except FileNotFoundError:
+        raise InputError("the snapshot has no members file", file=str(path)) from None
+    except (OSError, KeyError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read the member_ref column: {exc}", file=str(path)) from None
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        raise InputError(f"member_ref is {column.type}, not string", file=str(path))
+    valid = pc.match_substring_regex(column, f"^{_REF.pattern}$")
+    bad_rows = pc.invert(pc.fill_null(valid, False))
+    if pc.any(bad_rows).as_py():
+        bad = pc.indices_nonzero(bad_rows)[0].as_py()
+        raise InputError(
+            f"row {bad}: member_ref must be {MEMBER_REF_HEX} lowercase hex digits",
+            file=str(path),
+            field="member_ref",
+        )
+    refs: list[str] = pc.unique(column).sort().to_pylist()  # byte order = str order for hex
+    return refs
+
+
+class ReceiptIssuer:
+    """Issues signed receipts for one snapshot: the tree is built once, each receipt in O(log n)."""
+
+    def __init__(self, members: SnapshotMembers, key: PseudonymKey, signer: SigningKey) -> None:
+        if members.pseudonym_key_id is not None and members.pseudonym_key_id != key.key_id:
+            raise InputError(
+                f"the snapshot was built with pseudonym key {members.pseudonym_key_id}, "
+                f"not with this one ({key.key_id} from {key.source}); its receipts would be wrong",
+                field=PSEUDONYM_KEY_ID_FIELD,
+            )
+        self.members = members
+        self.key = key
+        self.signer = signer
+        self._key_id = signer.key_id
+
+    @classmethod
+    def open(cls, snapshot_dir: Path | str, key: PseudonymKey, signer: SigningKey) -> ReceiptIssuer:
+        """Read the snapshot's members and check them against its manifest."""
+        return cls(SnapshotMembers.load(snapshot_dir), key, signer)
+
+    def issue(self, member_id: str, *, issued_at: datetime | str | None = None) -> dict[str, Any]:
+        """The signed receipt of the member with this id."""
+        return self.issue_for_ref(self.key.member_ref(member_id), issued_at=issued_at)
+
+    def issue_for_ref(
+        self, member_ref: str, *, issued_at: datetime | str | None = None
+    ) -> dict[str, Any]:
+        """The signed receipt of the member with this pseudonym."""
+        if isinstance(issued_at, str):
+            if not _ISSUED_AT.fullmatch(issued_at):
+                raise ValueError(f"issued_at {issued_at!r} is not YYYY-MM-DDTHH:MM:SSZ")
+            stamp = issued_at
+        else:
+            stamp = format_issued_at(issued_at)
+        receipt, message = self._unsigned(member_ref, stamp)
+        receipt["signature"] = self.signer.sign(message).hex()
+        return receipt
+
+    def _leaf(self, index: int) -> dict[str, Any]:
+        tree = self.members.tree
+        return {"ref": tree.ref(index), "index": index, "path": tree.path_hex(index)}
+
+    def _unsigned(self, member_ref: str, stamp: str) -> tuple[dict[str, Any], bytes]:
+        """The receipt without its signature, and the canonical bytes to sign."""
+        if not _REF.fullmatch(member_ref):
+            raise ValueError(f"a member_ref is {MEMBER_REF_HEX} lowercase hex digits")
+        tree = self.members.tree
+        size = len(tree)
+        index, found = tree.locate(member_ref)
+        if found:
+            kind = INCLUSION
+            proof: dict[str, Any] = {"tree_size": size, "leaf": self._leaf(index)}
+        else:
+            kind = NON_INCLUSION
+            proof = {
+                "tree_size": size,
+                "predecessor": self._leaf(index - 1) if index > 0 else None,
+                "successor": self._leaf(index) if index < size else None,
+            }
+        receipt: dict[str, Any] = {
+            "format": RECEIPT_FORMAT,
+            "snapshot_id": self.members.snapshot_id,
+            "members_root": self.members.members_root,
+            "member_ref": member_ref,
+            "kind": kind,
+            "proof": proof,
+            "issued_at": stamp,
+            "key_id": self._key_id,
+        }
+        # a receipt holds no floats, so the fast canonical form is the canonical form
+        return receipt, canonical_json_nofloat(receipt)
+
+    def issue_many(
+        self,
+        member_ids: Iterable[str],
+        *,
+        issued_at: datetime | None = None,
+        workers: int | None = None,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> Iterator[dict[str, Any]]:
+        """Receipts for many members, in the order of ``member_ids``, all with one ``issued_at``.
+
+        Signing is most of the cost (an Ed25519 signature is some 40 us here). With more than one
+        chunk of ids and more than one worker (default: one per CPU), this process builds the
+        proofs while worker processes (started with ``spawn``, given only the signing key) sign
+        them; memory stays bounded whatever the consumer's pace.
+        """
+        stamp = format_issued_at(issued_at)
+        workers = _cpu_count() if workers is None else max(1, workers)
+        ids = iter(member_ids)
+        first = list(islice(ids, chunk_size))
+        if workers == 1 or len(first) < chunk_size:
+            for member_id in first:
+                yield self.issue(member_id, issued_at=stamp)
+            for member_id in ids:
+                yield self.issue(member_id, issued_at=stamp)
+            return
+        yield from self._issue_in_pool(first, ids, stamp, workers, chunk_size)
+
+    def _issue_in_pool(
+        self,
+        first: list[str],
+        ids: Iterator[str],
+        stamp: str,
+        workers: int,
+        chunk_size: int,
+    ) -> Iterator[dict[str, Any]]:
+        context = multiprocessing.get_context("spawn")
+        seed = (self.signer._seed(), self.signer.source)
+        member_ref = self.key.member_ref
+        with context.Pool(workers, initializer=_init_signer, initargs=seed) as pool:
+            pending: deque[tuple[list[dict[str, Any]], AsyncResult[list[bytes]]]] = deque()
+            chunk = first
+            while chunk or pending:
+                while chunk and len(pending) < 2 * workers:
+                    unsigned = [self._unsigned(member_ref(m), stamp) for m in chunk]
+                    signing = pool.apply_async(_sign_chunk, ([m for _, m in unsigned],))
+                    pending.append(([r for r, _ in unsigned], signing))
+                    chunk = list(islice(ids, chunk_size))
+                receipts, signing = pending.popleft()
+                for receipt, signature in zip(receipts, signing.get(), strict=True):
+                    receipt["signature"] = signature.hex()
+                    yield receipt
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+_signer: SigningKey | None = None  # in a worker process: the key it signs with
+
+
+def _init_signer(seed: bytes, source: str) -> None:
+    global _signer
+    _signer = SigningKey.from_seed(seed, source)
+
+
+def _sign_chunk(messages: list[bytes]) -> list[bytes]:
+    assert _signer is not None, "signing worker not initialised"
+    sign = _signer.sign
+    return [sign(message) for message in messages]
+
+
+def issue_receipt(
+    snapshot_dir: Path | str,
+    member_id: str,
+    key: PseudonymKey,
+    signer: SigningKey,
+    *,
+    issued_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The signed receipt of one member for the snapshot in ``snapshot_dir``."""
+    return ReceiptIssuer.open(snapshot_dir, key, signer).issue(member_id, issued_at=issued_at)
+
+
+def issue_receipts(
+    snapshot_dir: Path | str,
+    member_ids: Iterable[str],
+    key: PseudonymKey,
+    signer: SigningKey,
+    *,
+    issued_at: datetime | None = None,
+    workers: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Signed receipts for many members (in order), reading the snapshot and building the tree once.
+
+    The snapshot is read, and checked against its manifest, before this returns.
+    """
+    issuer = ReceiptIssuer.open(snapshot_dir, key, signer)
+    return issuer.issue_many(member_ids, issued_at=issued_at, workers=workers)
+
+
+def dump_receipt(receipt: Mapping[str, Any]) -> bytes:
+    """A receipt file's bytes: the receipt's canonical JSON and one newline."""
+    return canonical_json_nofloat(dict(receipt)) + b"\n"  # a receipt holds no floats
+
+
+def parse_receipt(data: bytes | str, *, strict: bool = True) -> dict[str, Any]:
+    """Read a receipt file; with ``strict``, byte for byte as :func:`dump_receipt` wrote it.
+
+    Raises :class:`VerificationError` for a file that is not a JSON object (or, with ``strict``,
+    that was reformatted: then any changed byte fails, even a space).
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        receipt = json.loads(raw)
+    except ValueError as exc:
+        raise VerificationError(f"the receipt is not valid JSON: {exc}") from None
+    if not isinstance(receipt, dict):
+        raise VerificationError("the receipt is not a JSON object")
+    if strict and raw not in (canonical_json(receipt), canonical_json(receipt) + b"\n"):
+        raise VerificationError(
+            "the receipt file is not in the canonical form it was issued in (was it reformatted "
+            "or edited?); tamis receipt files are canonical JSON and one newline"
+        )
+    return receipt
+
+
+def _fail(reason: str) -> VerificationError:
+    return VerificationError(f"receipt does not verify: {reason}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _expect(ok: bool, where: str) -> None:
+    if not ok:
+        raise _fail(f"malformed receipt: {where}")
+
+
+def _leaf_from_json(value: object, where: str) -> LeafProof:
+    _expect(isinstance(value, dict) and set(value) == _LEAF_KEYS, f"{where} must be ref/index/path")
+    assert isinstance(value, dict)
+    ref, index, path = value["ref"], value["index"], value["path"]
+    _expect(isinstance(ref, str) and bool(_REF.fullmatch(ref)), f"{where}.ref")
+    _expect(_is_int(index), f"{where}.index")
+    _expect(isinstance(path, list) and len(path) <= MAX_PATH, f"{where}.path")
+    _expect(all(isinstance(p, str) and _HASH.fullmatch(p) for p in path), f"{where}.path")
+    return LeafProof(ref, index, tuple(bytes.fromhex(p) for p in path))
+
+
+def _check_shape(receipt: Mapping[str, Any]) -> InclusionProof | NonInclusionProof:
+    """Check every field's presence, type and spelling; return the proof."""
+    _expect(isinstance(receipt, Mapping), "not a JSON object")
+    _expect(receipt.get("format") == RECEIPT_FORMAT, f"format is not {RECEIPT_FORMAT!r}")
+    _expect(set(receipt) == _TOP_KEYS, f"fields must be {', '.join(sorted(_TOP_KEYS))}")
+    _expect(isinstance(receipt["snapshot_id"], str), "snapshot_id")
+    for field, pattern in (
+        ("members_root", _HASH),
+        ("member_ref", _REF),
+        ("issued_at", _ISSUED_AT),
+        ("key_id", _KEY_ID),
+        ("signature", _SIGNATURE),
+    ):
+        value = receipt[field]
+        _expect(isinstance(value, str) and bool(pattern.fullmatch(value)), field)
+    kind, proof = receipt["kind"], receipt["proof"]
+    _expect(kind in _PROOF_KEYS, f"kind must be {INCLUSION!r} or {NON_INCLUSION!r}")
+    _expect(isinstance(proof, dict) and set(proof) == _PROOF_KEYS[kind], f"{kind} proof fields")
+    _expect(_is_int(proof["tree_size"]), "proof.tree_size")
+    if kind == INCLUSION:
+        return InclusionProof(proof["tree_size"], _leaf_from_json(proof["leaf"], "proof.leaf"))
+    neighbours = [
+        None if proof[side] is None else _leaf_from_json(proof[side], f"proof.{side}")
+        for side in ("predecessor", "successor")
+    ]
+    return NonInclusionProof(proof["tree_size"], neighbours[0], neighbours[1])
+
+
+def verify_receipt(receipt: Mapping[str, Any], root_hex: str, public_key_pem: bytes) -> None:
+    """Check a receipt against a snapshot's ``members_root`` and the platform's public key.
+
+    Returns nothing when the receipt holds; raises :class:`VerificationError` saying why it does
+    not (malformed, another key, altered, another snapshot, or a proof that does not hold).
+    Needs only hashlib and cryptography: no snapshot data, no pipeline.
+    """
+    root = root_hex.strip().lower() if isinstance(root_hex, str) else ""
+    if not _HASH.fullmatch(root):
+        raise VerificationError(f"the root must be 64 hex digits, got {root_hex!r}")
+    public_key = load_public_key(public_key_pem)
+    proof = _check_shape(receipt)
+    expected_key_id = public_key_id(public_key_pem)
+    if receipt["key_id"] != expected_key_id:
+        raise _fail(
+            f"it was signed by key {receipt['key_id']}, but the public key given is "
+            f"{expected_key_id}"
+        )
+    body = {name: value for name, value in receipt.items() if name != "signature"}
+    try:
+        verify_json(public_key, body, receipt["signature"])
+    except VerificationError as exc:
+        raise _fail(str(exc)) from None
+    if receipt["members_root"] != root:
+        raise _fail(
+            f"it is for the snapshot with members_root {receipt['members_root']}, not {root} "
+            "(another snapshot?)"
+        )
+    try:
+        if isinstance(proof, InclusionProof):
+            verify_inclusion(proof, receipt["member_ref"], bytes.fromhex(root))
+        else:
+            verify_non_inclusion(proof, receipt["member_ref"], bytes.fromhex(root))
+    except VerificationError as exc:
+        raise _fail(f"the {receipt['kind']} proof does not hold: {exc}") from None
