@@ -51,7 +51,7 @@ class PseudonymKey:
 
     def digest(self, domain: str, value: str) -> bytes:
         """HMAC-SHA256 of ``value`` in a named domain (pseudonyms of two kinds never collide)."""
-        return hmac.new(self.secret, f"{domain}\x00{value}".encode(), hashlib.sha256).digest()
+        return hmac.digest(self.secret, f"{domain}\x00{value}".encode(), "sha256")
 
     def member_ref(self, member_id: str) -> str:
         """The member's pseudonym in snapshots: 128 bits of HMAC, hex."""

@@ -448,3 +448,30 @@ def test_unparseable_consent_event_puts_its_member_out(small_export: Path, tmp_p
     ).fetchall()
     assert (4, "value", 'expected true or false, got str "yes"') in rows
     assert any("not in members" in r[2] for r in rows)  # the ghost's event is reported too
+
+
+def test_content_digest_is_the_digest_of_the_data_files(small_export: Path, tmp_path: Path) -> None:
+    from tamis.pipeline.digest import content_digest
+
+    snap = tmp_path / "snap"
+    tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(small_export),
+        "--policy",
+        "linkedin-2025",
+        "--cutoff",
+        CUTOFF,
+        "--out",
+        str(snap),
+        "-q",
+        "--workers",
+        "2",
+    )
+    manifest = json.loads((snap / "manifest.json").read_text())
+    files = sorted((snap / "data").glob("*.parquet"))
+    assert manifest["content_digest"] == content_digest(files)
+    assert manifest["records"]["included"] == sum(
+        f["rows"] for f in manifest["files"] if f["path"].startswith("data/")
+    )

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -34,7 +35,7 @@ from tamis import __version__
 from tamis.errors import InputError, SnapshotError
 from tamis.keys import PseudonymKey
 from tamis.pipeline import semantics
-from tamis.pipeline.digest import content_digest
+from tamis.pipeline.digest import ContentDigest
 from tamis.pipeline.manifest import FORMAT, describe_file, write_manifest
 from tamis.pipeline.publish import Workspace
 from tamis.pipeline.runner import StageOutput, StageRunner, group_counts
@@ -251,6 +252,7 @@ class SnapshotBuilder:
         self.con.execute(f"SET threads = {max(1, min(2, os.cpu_count() or 1))}")
         self.cutoff = request.cutoff.astimezone(UTC)
         self.report: dict[str, Any] = {}
+        self.digest = ContentDigest(self.con)
 
     # --- inputs ---------------------------------------------------------------------------------
     def _files(self, table: Table) -> list[Path]:
@@ -455,8 +457,20 @@ class SnapshotBuilder:
     def _erasures(self) -> pa.Table:
         """Members whose data was erased (Art. 17): out of every build, whatever the export says.
 
-        Tombstones live in the registry with the rights requests (``tamis.rights``)."""
-        return pa.table({"member_id": pa.array([], pa.string())})
+        Tombstones live in the registry with the rights requests (``tamis.rights``): the registry
+        of ``--db``, else ``$TAMIS_DB``, else the default one when it exists. Fails closed: a
+        registry that is configured but cannot be read stops the build."""
+        from tamis.consent.log import build_registry_url
+
+        url = build_registry_url(self.request.registry_url)
+        members: list[str] = []
+        if url is not None:
+            from tamis.consent import open_registry
+            from tamis.rights import erased_members
+
+            with open_registry(url) as registry:
+                members = erased_members(registry)
+        return pa.table({"member_id": pa.array(members, pa.string())})
 
     # --- eligibility ----------------------------------------------------------------------------
     def _eligibility(self) -> None:
@@ -593,14 +607,17 @@ class SnapshotBuilder:
             verdicts = self.con.sql(
                 semantics.record_classification_sql(
                     "chunk", "eligibility", "record_rules", "$cutoff", carry=("_seq",)
-                )
-                + " ORDER BY c._seq",
+                ),
                 params={"cutoff": self.cutoff},
             ).to_arrow_table()
         finally:
             self.con.unregister("chunk")
         if verdicts.num_rows != n:  # the joins are on unique keys: one verdict per record
             raise SnapshotError(f"internal error: {verdicts.num_rows} verdicts for {n} records")
+        # Back to the chunk's order: row _seq of the verdicts belongs to record _seq.
+        order = np.empty(n, dtype=np.int64)
+        order[verdicts.column("_seq").to_numpy()] = np.arange(n, dtype=np.int64)
+        verdicts = verdicts.take(pa.array(order))
         del seq_start
         for name in ("member_ref", "category", "reason"):
             records = records.append_column(name, verdicts.column(name))
@@ -637,6 +654,7 @@ class SnapshotBuilder:
             if not out.num_rows:
                 continue
             writer.write(out)
+            self.digest.add(out)
             per_member.append(
                 pa.table(out.select(["member_ref", "category"]))
                 .group_by(["member_ref", "category"], use_threads=False)
@@ -835,7 +853,7 @@ class SnapshotBuilder:
                 "included": members_summary["included"],
                 "excluded_by_reason": dict(sorted(member_reasons.items())),
             },
-            "content_digest": content_digest([p for p, _rows in data_files]),
+            "content_digest": self.digest.hexdigest(),
             "members_root": members_summary["root"],
             "members_commitment": "merkle-sha256 over sorted member_ref (see docs/receipts.md)",
             "quarantined": dict(sorted(tally.quarantined.items())),

@@ -364,7 +364,7 @@ def _validate(
         ):
             rejects.append(_reject(name, line, fld, why, key, member))
     arrays = [typed[c.name] for c in table.columns]
-    arrays += [pa.array([name] * n, pa.string()) if n else pa.array([], pa.string()), line_numbers]
+    arrays += [pa.repeat(pa.scalar(name, pa.string()), n), line_numbers]
     names = [*table.names, "_file", "_line"]
     batch = pa.RecordBatch.from_arrays(arrays, names=names)
     if n and not pc.all(valid_mask).as_py():
