@@ -18,11 +18,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import TEST_KEY_HEX
 from tamis.keys import load_key
 from tamis.pipeline.build import BuildRequest, build_snapshot
 from tamis.policy import load_policy
 from tamis.synth import generate_platform
+from tamis_testing import TEST_KEY_HEX
 
 CUTOFF = datetime(2026, 1, 1, tzinfo=UTC)
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")

@@ -24,10 +24,10 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import write_export
 from tamis.keys import load_key
 from tamis.pipeline.build import BuildRequest, build_snapshot
 from tamis.policy import parse_policy
+from tamis_testing import write_export
 
 CUTOFF = datetime(2026, 1, 1, tzinfo=UTC)
 SETTING = "genai_training"

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import TEST_KEY_HEX, write_export
 from tamis.pipeline.manifest import verify_snapshot
+from tamis_testing import TEST_KEY_HEX, write_export
 
 CUTOFF = "2026-01-01T00:00:00Z"
 

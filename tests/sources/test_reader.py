@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import write_jsonl
 from tamis.errors import InputError
 from tamis.sources import reader
 from tamis.sources.reader import read_table, table_files
 from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS
+from tamis_testing import write_jsonl
 
 
 def _event(i: int, **changes: object) -> dict[str, object]:
