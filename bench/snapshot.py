@@ -56,8 +56,9 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, flo
     wrapper = (
         "import resource, subprocess, sys, json;"
         "r = subprocess.run(sys.argv[1:]);"
-        "m = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
-        "print(json.dumps({'rc': r.returncode, 'rss_mb': m / 1024}))"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN);"
+        "print(json.dumps({'rc': r.returncode, 'rss_mb': u.ru_maxrss / 1024,"
+        " 'cpu_s': u.ru_utime + u.ru_stime}))"
     )
     started = time.perf_counter()
     result = subprocess.run(
@@ -70,7 +71,7 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, flo
     info = json.loads(result.stdout.strip().splitlines()[-1])
     if info["rc"] != 0:
         raise SystemExit(f"{argv[:4]} failed:\n{result.stderr[-3000:]}")
-    return {"wall_s": wall, "rss_mb": info["rss_mb"]}
+    return {"wall_s": wall, "rss_mb": info["rss_mb"], "cpu_s": info["cpu_s"]}
 
 
 def platform(records: int, members: int) -> Path:
@@ -153,7 +154,7 @@ def main() -> None:
     print()
     print(
         f"{'records':>12} {'engine':>16} {'wall s':>8} {'records/s':>11} "
-        f"{'peak RSS MB':>12} {'ratio':>6}"
+        f"{'peak RSS MB':>12} {'ratio':>6} {'CPU s':>7} {'CPU ratio':>9}"
     )
     for row in rows:
         for name in ("duckdb", "tamis", "tamis+redaction"):
@@ -161,9 +162,11 @@ def main() -> None:
                 continue
             m = row[name]
             ratio = m["wall_s"] / row["duckdb"]["wall_s"]
+            cpu_ratio = m["cpu_s"] / row["duckdb"]["cpu_s"]
             print(
                 f"{row['records']:>12,} {name:>16} {m['wall_s']:>8.1f} "
-                f"{row['records'] / m['wall_s']:>11,.0f} {m['rss_mb']:>12,.0f} {ratio:>6.2f}"
+                f"{row['records'] / m['wall_s']:>11,.0f} {m['rss_mb']:>12,.0f} {ratio:>6.2f} "
+                f"{m['cpu_s']:>7.1f} {cpu_ratio:>9.2f}"
             )
     if len(rows) > 1:
         first, last = rows[0], rows[-1]

@@ -253,6 +253,8 @@ class SnapshotBuilder:
         self.cutoff = request.cutoff.astimezone(UTC)
         self.report: dict[str, Any] = {}
         self.digest = ContentDigest(self.con)
+        # Small batches spread the text stages over the workers; without stages, big ones.
+        self.stage_batch_rows = STAGE_BATCH_ROWS if request.run_stages else CHUNK_ROWS
 
     # --- inputs ---------------------------------------------------------------------------------
     def _files(self, table: Table) -> list[Path]:
@@ -639,32 +641,31 @@ class SnapshotBuilder:
             yield from (
                 kept.select(RECORD_SCHEMA.names)
                 .cast(RECORD_SCHEMA)
-                .to_batches(max_chunksize=STAGE_BATCH_ROWS)
+                .to_batches(max_chunksize=self.stage_batch_rows)
             )
 
-    def _write_outputs(
-        self, outputs: Iterator[StageOutput], writer: _DataWriter, per_member: list[pa.Table]
-    ) -> None:
+    def _write_outputs(self, outputs: Iterator[StageOutput], writer: _DataWriter) -> None:
         for output in outputs:
             for reason, kind, category, n in output.dropped:
                 self.tally.add_excluded(reason, kind, category, n)
             for stage, counts in output.counts.items():
                 self.tally.stage_counts.setdefault(stage, Counter()).update(counts)
-            out = output.batch
-            if not out.num_rows:
-                continue
-            writer.write(out)
-            self.digest.add(out)
-            per_member.append(
-                pa.table(out.select(["member_ref", "category"]))
-                .group_by(["member_ref", "category"], use_threads=False)
-                .aggregate([([], "count_all")])
-            )
-            for kind, category, n in group_counts(
-                pa.table(out.select(["kind", "category"])), ["kind", "category"]
-            ):
-                self.tally.records_in[(str(kind), str(category))] += int(n)  # type: ignore[call-overload]
-                self.tally.included[(str(kind), str(category))] += int(n)  # type: ignore[call-overload]
+            if output.batch.num_rows:
+                writer.write(output.batch)
+                self.digest.add(output.batch)
+
+    def _count_included(self, data_files: list[tuple[Path, int]]) -> pa.Table:
+        """Included records per member, kind and category, read back from the data files
+        (three narrow columns: one pass, instead of counting every batch)."""
+        paths = ", ".join(f"'{_sql_path(p)}'" for p, _rows in data_files)
+        counts = self.con.sql(
+            f"SELECT member_ref, kind, category, count(*) AS n FROM read_parquet([{paths}]) "
+            "GROUP BY ALL"
+        ).to_arrow_table()
+        for kind, category, n in group_counts_sum(counts, ["kind", "category"], "n"):
+            self.tally.records_in[(kind, category)] += n
+            self.tally.included[(kind, category)] += n
+        return counts
 
     # --- the build ------------------------------------------------------------------------------
     def run(self) -> BuildResult:
@@ -695,17 +696,17 @@ class SnapshotBuilder:
             consent = self._load_consent(quarantine)
             self._eligibility()
             writer = _DataWriter(ws.path / "data", request.rows_per_file)
-            per_member: list[pa.Table] = []
             seq = [0]
             included = itertools.chain(
                 self._included_batches(self._content_chunks(quarantine), seq),
                 self._included_batches(self._profile_chunks(), seq),
             )
             with StageRunner(text_stages, workers=request.workers) as runner:
-                self._write_outputs(runner.map(included), writer, per_member)
+                self._write_outputs(runner.map(included), writer)
             data_files = writer.close()
             quarantine_files = quarantine.close()
-            members_file, members_summary = self._write_members(ws.path, per_member)
+            included_counts = self._count_included(data_files)
+            members_file, members_summary = self._write_members(ws.path, included_counts)
             manifest = self._manifest(
                 ws.path,
                 inputs,
@@ -725,25 +726,21 @@ class SnapshotBuilder:
             write_manifest(ws.path, manifest)
         return manifest
 
-    def _write_members(self, root: Path, per_member: list[pa.Table]) -> tuple[Path, dict[str, Any]]:
+    def _write_members(self, root: Path, counts: pa.Table) -> tuple[Path, dict[str, Any]]:
         """``members.parquet``: records per included member (by pseudonym) and category."""
         schema = pa.schema(
             [("member_ref", pa.string()), ("category", pa.string()), ("records", pa.int64())]
         )
-        if per_member:
-            combined = pa.concat_tables(per_member)
-            self.con.register("per_member", combined)
-            table = (
-                self.con.sql(
-                    "SELECT member_ref, category, sum(count_all)::BIGINT AS records "
-                    "FROM per_member "
-                    "GROUP BY ALL ORDER BY member_ref, category"
-                )
-                .to_arrow_table()
-                .cast(schema)
+        self.con.register("included_counts", counts)
+        table = (
+            self.con.sql(
+                "SELECT member_ref, category, sum(n)::BIGINT AS records FROM included_counts "
+                "GROUP BY ALL ORDER BY member_ref, category"
             )
-        else:
-            table = schema.empty_table()
+            .to_arrow_table()
+            .cast(schema)
+        )
+        self.con.unregister("included_counts")
         path = root / "members.parquet"
         pq.write_table(table, path, compression="zstd")
         included_refs = pc.unique(table.column("member_ref")).to_pylist()
@@ -862,6 +859,12 @@ class SnapshotBuilder:
             },
             "files": files,
         }
+
+
+def group_counts_sum(table: pa.Table, keys: list[str], column: str) -> list[tuple[Any, ...]]:
+    """``(key..., sum)`` rows of ``table`` grouped by ``keys``."""
+    sums = table.group_by(keys, use_threads=False).aggregate([(column, "sum")])
+    return list(zip(*(sums.column(c).to_pylist() for c in [*keys, f"{column}_sum"]), strict=True))
 
 
 def _profile_text(batch: pa.RecordBatch, fields: tuple[str, ...]) -> pa.Array:
