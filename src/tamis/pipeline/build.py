@@ -619,6 +619,7 @@ class SnapshotBuilder:
         # Back to the chunk's order: row _seq of the verdicts belongs to record _seq.
         order = np.empty(n, dtype=np.int64)
         order[verdicts.column("_seq").to_numpy()] = np.arange(n, dtype=np.int64)
+        verdicts = verdicts.select(["member_ref", "category", "reason"]).combine_chunks()
         verdicts = verdicts.take(pa.array(order))
         del seq_start
         for name in ("member_ref", "category", "reason"):
