@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
-EXTRAS ?= dev,pii,reports
+EXTRAS ?= dev,pii,reports,service
 STAMP  := $(VENV)/.installed-$(shell echo '$(EXTRAS)' | tr ',' '-')
 DEMO   ?= demo
 DEMO_MEMBERS ?= 20000
@@ -30,6 +30,7 @@ demo: venv
 	@bash scripts/demo.sh "$(DEMO)" "$(DEMO_MEMBERS)" "$(CUTOFF)"
 
 test: venv services
+	@bash scripts/ensure-chromium.sh
 	$(PY) -m pytest -n 2 -m "not slow" -q $(PYTEST_ARGS)
 
 lint: venv
@@ -39,6 +40,8 @@ lint: venv
 bench: venv services
 	$(PY) -m pytest -m slow -q $(PYTEST_ARGS)
 	$(PY) bench/snapshot.py
+	$(PY) bench/settings_load.py --seconds 15 --clients 64 --procs 1
+	$(PY) bench/settings_load.py --seconds 45 --clients 64 --procs 1 --kill-every 7
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .hypothesis

@@ -1,0 +1,146 @@
+"""The FastAPI application: :func:`create_app` wires the registry, the policy, the identity
+provider, the writer and the routes; the lifespan starts and stops the writer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from tamis import __version__
+from tamis.consent.registry import open_registry
+from tamis.errors import ConsentConflictError, RegistryError
+from tamis.keys import load_key
+from tamis.policy.loader import load_policy
+from tamis.service.config import DPO_TOKEN_ENV, ServiceConfig
+from tamis.service.context import ServiceContext
+from tamis.service.datause import DataUseSource, NoDataUse, SnapshotDirSource
+from tamis.service.identity import IdentityProvider, load_provider
+from tamis.service.member import MemberService
+from tamis.service.security import SessionCodec, TokenBucketLimiter, load_session_secret
+from tamis.service.verification import ConsoleSender, VerificationSender, VerificationTokens
+from tamis.service.writer import GroupCommitWriter
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; style-src 'self'; script-src 'none'; form-action 'self'; "
+        b"frame-ancestors 'self'; base-uri 'none'",
+    ),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware adding the headers above to every response (cheap, no buffering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(
+    config: ServiceConfig,
+    *,
+    provider: IdentityProvider | None = None,
+    identity: str = "demo",
+    sender: VerificationSender | None = None,
+    data_use: DataUseSource | None = None,
+) -> FastAPI:
+    """The service for ``config``. ``provider`` (else ``identity``: ``demo`` or
+    ``module:factory``), ``sender`` (default: the console) and ``data_use`` (default: the
+    ``config.snapshots`` folder) are the pluggable parts."""
+    import os
+
+    loaded = load_policy(config.policy)
+    provider = provider or load_provider(identity, config)
+    if data_use is None:
+        data_use = NoDataUse() if config.snapshots is None else SnapshotDirSource(config.snapshots)
+    secret = load_session_secret(config.session_secret)
+    registry = open_registry(config.db)
+    writer = GroupCommitWriter(registry, max_batch=config.max_batch)
+    service = MemberService(registry, writer, loaded, load_key(), data_use, config.setting)
+    templates = Environment(
+        loader=PackageLoader("tamis.service", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    context = ServiceContext(
+        config=config,
+        service=service,
+        provider=provider,
+        sessions=SessionCodec(secret, config.session_max_age_s),
+        limiter=TokenBucketLimiter(config.objection_burst, config.objection_per_hour / 3600),
+        sender=sender or ConsoleSender(),
+        tokens=VerificationTokens(secret),
+        templates=templates,
+        dpo_token=config.dpo_token or os.environ.get(DPO_TOKEN_ENV) or None,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        writer.start()
+        try:
+            yield
+        finally:
+            writer.close()
+            registry.close()
+
+    app = FastAPI(
+        title="tamis member service",
+        version=__version__,
+        description=(
+            "The member side of generative-AI training: the member's setting and its history, "
+            "which training snapshots hold their data, and the GDPR Art. 21 objection form. "
+            "Every write is an append-only consent event, answered once committed."
+        ),
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.tamis = context
+    from tamis.service import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(RegistryError)
+    async def _registry_down(request: Request, exc: RegistryError) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(ConsentConflictError)
+    async def _conflict(request: Request, exc: ConsentConflictError) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        return JSONResponse(
+            {"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,246 @@
+"""The service's logic, without HTTP: a member's setting and why, their history, data use, and
+objections. Routes (:mod:`.api`, :mod:`.pages`) only translate between this and HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from tamis.consent.model import ConsentEvent
+from tamis.consent.registry import ConsentRegistry
+from tamis.keys import PseudonymKey
+from tamis.policy.categories import KIND_CATEGORY
+from tamis.policy.loader import LoadedPolicy
+from tamis.policy.model import Jurisdiction
+from tamis.service.datause import DataUseSource, SnapshotUse
+from tamis.service.identity import Principal, normalize_email
+from tamis.service.writer import GroupCommitWriter
+from tamis.timefmt import format_instant
+
+Source = Literal["choice", "default", "not_covered"]
+NONMEMBER_PREFIX = "nonmember:"
+
+
+# Event ids: UUID 4 from a generator seeded once per process from the OS. os.urandom on every
+# request releases the GIL to the writer thread and costs a thread switch; uniqueness is what the
+# ids need (nothing relies on their secrecy: no endpoint looks an event up by id).
+_ids = random.Random(os.urandom(32))
+_ids_lock = threading.Lock()
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))  # forked workers differ
+
+
+def new_event_id() -> str:
+    with _ids_lock:
+        bits = _ids.getrandbits(128)
+    return str(uuid.UUID(int=bits, version=4))
+
+
+def receipt_number(event_id: str) -> str:
+    """The receipt shown to the person: the event id, which the DPO can look up."""
+    return event_id
+
+
+@dataclass(frozen=True)
+class SettingStatus:
+    """A member's current value and why.
+
+    ``source``: ``choice`` (their latest event decides), ``default`` (no event: their region's
+    default) or ``not_covered`` (unknown country or no jurisdiction covers it: never used).
+    ``in_effect``: whether their data can be used now (the value, the region's start date).
+    """
+
+    setting: str
+    value: bool
+    source: Source
+    decided_by: ConsentEvent | None
+    jurisdiction: Jurisdiction | None
+    country: str | None
+    invalid: bool
+    as_of: datetime
+
+    @property
+    def started(self) -> bool:
+        return self.jurisdiction is not None and self.jurisdiction.start <= self.as_of
+
+    def as_dict(self) -> dict[str, Any]:
+        j = self.jurisdiction
+        return {
+            "setting": self.setting,
+            "value": self.value,
+            "source": self.source,
+            "decided_by": None if self.decided_by is None else event_dict(self.decided_by),
+            "country": self.country,
+            "jurisdiction": None
+            if j is None
+            else {
+                "name": j.name,
+                "default": j.default == "allow",
+                "start": format_instant(j.start),
+                "notice_from": None if j.notice_from is None else format_instant(j.notice_from),
+                "minimum_age": j.minimum_age,
+            },
+            "invalid": self.invalid,
+            "as_of": format_instant(self.as_of),
+        }
+
+
+@dataclass(frozen=True)
+class Request:
+    """One of the member's objections or changes, with its state (in effect, or superseded)."""
+
+    event: ConsentEvent
+    state: Literal["in_effect", "superseded"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**event_dict(self.event), "state": self.state}
+
+
+@dataclass(frozen=True)
+class DataUse:
+    """The snapshots that include a member, how many were checked, and their requests."""
+
+    member_ref: str
+    uses: list[SnapshotUse]
+    snapshots_checked: int
+    requests: list[Request]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "member_ref": self.member_ref,
+            "snapshots_checked": self.snapshots_checked,
+            "snapshots": [u.as_dict() for u in self.uses],
+            "requests": [r.as_dict() for r in self.requests],
+        }
+
+
+def event_dict(event: ConsentEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "receipt": receipt_number(event.event_id),
+        "setting": event.setting,
+        "value": event.value,
+        "ts": format_instant(event.ts),
+        "channel": event.channel,
+    }
+
+
+class MemberService:
+    """What the member side can do; one instance per service, shared by all requests."""
+
+    def __init__(
+        self,
+        registry: ConsentRegistry,
+        writer: GroupCommitWriter,
+        loaded: LoadedPolicy,
+        key: PseudonymKey,
+        data_use: DataUseSource,
+        setting: str = "genai_training",
+    ) -> None:
+        self.registry = registry
+        self.writer = writer
+        self.loaded = loaded
+        self.policy = loaded.policy
+        self.key = key
+        self.data_use_source = data_use
+        if setting not in self.policy.settings:
+            raise KeyError(
+                f"the policy {self.policy.name} has no setting {setting!r}; "
+                f"it has: {', '.join(self.policy.settings)}"
+            )
+        self.setting = setting
+        self.purposes = [n for n, p in self.policy.purposes.items() if p.setting == setting]
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def status(self, principal: Principal, now: datetime | None = None) -> SettingStatus:
+        now = now or datetime.now(UTC)
+        state = self.registry.state(principal.member_id, now, setting=self.setting)
+        jurisdiction = self.policy.jurisdiction_for(principal.country)
+        source: Source
+        if jurisdiction is None:
+            source, value = "not_covered", state.value if state.value is not None else False
+        elif state.decided_by is not None:
+            source, value = "choice", bool(state.value)
+        else:
+            source, value = "default", jurisdiction.default == "allow"
+        return SettingStatus(
+            self.setting,
+            value,
+            source,
+            state.decided_by,
+            jurisdiction,
+            principal.country,
+            state.invalid,
+            now,
+        )
+
+    def history(self, member_id: str) -> list[ConsentEvent]:
+        """The member's events for the setting, newest first."""
+        return list(reversed(self.registry.history(member_id, setting=self.setting)))
+
+    def member_ref(self, member_id: str) -> str:
+        return self.key.member_ref(member_id)
+
+    def data_use(self, member_id: str) -> DataUse:
+        ref = self.member_ref(member_id)
+        events = self.history(member_id)
+        latest = events[0].event_id if events else None
+        requests = [
+            Request(e, "in_effect" if e.event_id == latest else "superseded") for e in events
+        ]
+        return DataUse(
+            ref,
+            self.data_use_source.uses(ref),
+            self.data_use_source.snapshots_checked(),
+            requests,
+        )
+
+    def used_categories(self) -> list[str]:
+        """Categories the purposes governed by the setting may use (union, sorted)."""
+        return sorted({c for p in self.purposes for c in self.policy.used_categories(p)})
+
+    def used_kinds(self) -> list[str]:
+        return sorted({k for p in self.purposes for k in self.policy.allowed_kinds(p)})
+
+    def never_used(self) -> list[str]:
+        """Categories no purpose may ever use (the policy's exclusions), with excluded kinds."""
+        ex = self.policy.exclusions
+        kinds = [KIND_CATEGORY[k] for k in ex.content_kinds]
+        return sorted(set(ex.categories) | set(kinds))
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    async def set_choice(self, member_id: str, value: bool, channel: str) -> ConsentEvent:
+        """Record the member's choice now; returns once the event is committed."""
+        event = ConsentEvent.create(
+            new_event_id(), member_id, self.setting, value, datetime.now(UTC), channel
+        )
+        return await self.writer.write(event)
+
+    def nonmember_id(self, email: str) -> str:
+        """The registry subject of a verified e-mail address that is no member's: a keyed
+        pseudonym (the address itself is never stored)."""
+        return (
+            NONMEMBER_PREFIX + self.key.digest("objection-email", normalize_email(email)).hex()[:32]
+        )
+
+    async def object_verified(self, subject: str, nonce: str) -> tuple[ConsentEvent, bool]:
+        """Record a verified objection (idempotent on the verification token's nonce).
+
+        Returns the event and whether it is new (False: the link was already used).
+        """
+        event_id = f"objection-{nonce}"
+        history = await asyncio.to_thread(self.registry.history, subject, self.setting)
+        for existing in history:
+            if existing.event_id == event_id:
+                return existing, False
+        event = ConsentEvent.create(
+            event_id, subject, self.setting, False, datetime.now(UTC), "objection_form"
+        )
+        return await self.writer.write(event), True
