@@ -4,7 +4,31 @@ Each command group lives in its own module and only wires library calls to optio
 library errors (:class:`tamis.errors.TamisError`) become one-line messages, never tracebacks.
 """
 
-from tamis.cli import consent, policy, report, service, snapshot, synth
+from tamis.cli import (
+    audit,
+    consent,
+    lineage,
+    log,
+    policy,
+    report,
+    rights,
+    service,
+    snapshot,
+    synth,
+)
 from tamis.cli._common import app, main
 
-__all__ = ["app", "consent", "main", "policy", "report", "service", "snapshot", "synth"]
+__all__ = [
+    "app",
+    "audit",
+    "consent",
+    "lineage",
+    "log",
+    "main",
+    "policy",
+    "report",
+    "rights",
+    "service",
+    "snapshot",
+    "synth",
+]

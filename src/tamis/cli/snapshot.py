@@ -59,6 +59,18 @@ def snapshot_build(
     if consent not in ("auto", "export", "registry"):
         fail(f"--consent must be auto, export or registry, not {consent!r}")
     with errors():
+        from tamis.consent.log import LogHeadSection, build_registry_url
+        from tamis.lineage.store import LineageRecorder
+        from tamis.pipeline.build import BuildObserver
+
+        # The manifest binds the consent log head; a configured registry records the lineage.
+        observers: list[BuildObserver] = [LogHeadSection(db)]
+        if build_registry_url(db) is not None:
+            observers.append(LineageRecorder(db))
+        if os.environ.get("TAMIS_OPENLINEAGE_URL") or os.environ.get("TAMIS_OPENLINEAGE_FILE"):
+            from tamis.lineage.openlineage import OpenLineageEmitter
+
+            observers.append(OpenLineageEmitter())
         request = BuildRequest(
             export_dir=export,
             out=out,
@@ -71,6 +83,7 @@ def snapshot_build(
             force=force,
             run_stages=not no_stages,
             workers=workers,
+            observers=tuple(observers),
         )
         with progress_display(not quiet) as progress:
             result = build_snapshot(request, progress)

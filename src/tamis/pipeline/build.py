@@ -655,6 +655,49 @@ class SnapshotBuilder:
                 writer.write(output.batch)
                 self.digest.add(output.batch)
 
+    def _deduplicate(self, data_files: list[tuple[Path, int]]) -> dict[str, Any] | None:
+        """Drop duplicate records (reason ``duplicate``) when the purpose asks for it.
+
+        A whole-snapshot step: the written files are read back, duplicates found (exact after
+        normalisation, near with MinHash LSH; the first record of a cluster in snapshot order is
+        kept) and each file is rewritten without them, in the same order."""
+        spec = self.request.policy.policy.purpose(self.purpose).dedup
+        if not spec or not self.request.run_stages:
+            return None
+        from tamis.dedup import DedupConfig, find_duplicates, pii_copies
+
+        config = DedupConfig.from_mapping(spec)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for path, _rows in data_files:
+                yield from pq.ParquetFile(path).iter_batches(columns=["record_id", "text"])
+
+        result = find_duplicates(batches(), config)
+        drop = result.drop
+        if len(drop):
+            self.digest = ContentDigest(self.con)
+            for index, (path, _rows) in enumerate(data_files):
+                table = pq.read_table(path)
+                gone = pc.is_in(table.column("record_id"), value_set=drop)
+                removed = table.filter(gone)
+                for kind, category, n in group_counts(
+                    removed.select(["kind", "category"]), ["kind", "category"]
+                ):
+                    self.tally.add_excluded("duplicate", str(kind), str(category), int(n))  # type: ignore[call-overload]
+                kept = table.filter(pc.invert(gone))
+                pq.write_table(kept, path, compression="zstd")
+                for batch in kept.to_batches():
+                    self.digest.add(batch)
+                data_files[index] = (path, kept.num_rows)
+        report: dict[str, Any] = {"config": spec, **result.counts()}
+        try:
+            from tamis.pii.engine import PiiEngine
+        except ImportError:  # the pii extra is not installed
+            report["pii_copies"] = "unavailable: pip install 'tamis[pii]'"
+        else:
+            report["pii_copies"] = pii_copies(batches(), PiiEngine.for_mode("fast"))
+        return report
+
     def _count_included(self, data_files: list[tuple[Path, int]]) -> pa.Table:
         """Included records per member, kind and category, read back from the data files
         (three narrow columns: one pass, instead of counting every batch)."""
@@ -705,6 +748,7 @@ class SnapshotBuilder:
             with StageRunner(text_stages, workers=request.workers) as runner:
                 self._write_outputs(runner.map(included), writer)
             data_files = writer.close()
+            dedup = self._deduplicate(data_files)
             quarantine_files = quarantine.close()
             included_counts = self._count_included(data_files)
             members_file, members_summary = self._write_members(ws.path, included_counts)
@@ -719,6 +763,8 @@ class SnapshotBuilder:
                 run.started,
             )
             manifest["run_id"] = run.run_id
+            if dedup is not None:
+                manifest["dedup"] = dedup
             for observer in request.observers:
                 for key, section in observer.manifest_sections(run, manifest).items():
                     if key in manifest:

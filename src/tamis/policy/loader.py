@@ -6,7 +6,7 @@ Presets ship inside the package (``tamis/policy/presets/*.yaml``) and are loaded
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,8 @@ def parse_policy(data: bytes, source: str) -> LoadedPolicy:
         raise PolicyError(f"not UTF-8 ({exc})", file=source) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise PolicyError("YAML nesting is too deep", file=source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -71,7 +73,7 @@ def parse_policy(data: bytes, source: str) -> LoadedPolicy:
     if node is None:
         raise PolicyError("the policy file is empty", file=source)
     lines: dict[tuple[str | int, ...], int] = {}
-    raw = _construct(node, (), lines)
+    raw = _construct(node, (), lines, _Budget())
     try:
         policy = Policy.model_validate(raw)
     except ValidationError as exc:
@@ -93,12 +95,35 @@ def parse_policy(data: bytes, source: str) -> LoadedPolicy:
     return LoadedPolicy(policy, source, hashlib.sha256(data).hexdigest(), text)
 
 
+@dataclass
+class _Budget:
+    """Limits of :func:`_construct`: a policy is small, so a recursive alias, deep nesting or an
+    alias bomb is refused instead of exhausting the stack or the memory."""
+
+    nodes: int = 0
+    open: set[int] = field(default_factory=set)  # collection nodes being built (cycle check)
+
+    MAX_NODES = 100_000
+    MAX_DEPTH = 64
+
+
 def _construct(
-    node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]
+    node: yaml.Node,
+    path: tuple[str | int, ...],
+    lines: dict[tuple[str | int, ...], int],
+    budget: _Budget,
 ) -> Any:
     """Build plain Python data from a YAML node tree, recording each key's line."""
     lines[path] = node.start_mark.line + 1
+    where = ".".join(map(str, path)) or "(top level)"
+    budget.nodes += 1
+    if id(node) in budget.open or len(path) > budget.MAX_DEPTH or budget.nodes > budget.MAX_NODES:
+        raise PolicyError(
+            f"{where}: a recursive alias, or nesting too deep or too large for a policy",
+            line=node.start_mark.line + 1,
+        )
     if isinstance(node, yaml.MappingNode):
+        budget.open.add(id(node))
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = str(key_node.value)
@@ -108,15 +133,25 @@ def _construct(
                     line=key_node.start_mark.line + 1,
                 )
             lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, (*path, key), lines)
+            out[key] = _construct(value_node, (*path, key), lines, budget)
             lines[(*path, key)] = key_node.start_mark.line + 1
+        budget.open.discard(id(node))
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*path, i), lines) for i, item in enumerate(node.value)]
+        budget.open.add(id(node))
+        items = [_construct(item, (*path, i), lines, budget) for i, item in enumerate(node.value)]
+        budget.open.discard(id(node))
+        return items
     # Scalars: keep timestamps as text so that a missing offset is caught by our own parser.
     if node.tag == "tag:yaml.org,2002:timestamp":
         return node.value
-    return _SCALARS.construct_object(node, deep=True)
+    try:
+        return _SCALARS.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError) as exc:  # !!int abc, !!binary x, an unknown !tag
+        raise PolicyError(
+            f"{where}: cannot read {str(node.value)[:40]!r} as {node.tag}: {exc}"[:300],
+            line=node.start_mark.line + 1,
+        ) from None
 
 
 _SCALARS = yaml.constructor.SafeConstructor()

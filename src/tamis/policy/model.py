@@ -88,6 +88,8 @@ class Purpose(_Frozen):
     visibility: tuple[str, ...] = VISIBILITIES
     categories: tuple[str, ...]
     stages: tuple[StageSpec, ...] = ()
+    # Whole-snapshot deduplication (exact, near with MinHash); checked by tamis.dedup.
+    dedup: dict[str, Any] | None = None
 
     _kinds = field_validator("content_kinds")(_check_kinds)
     _cats = field_validator("categories")(_check_categories)

@@ -1,0 +1,147 @@
+"""tamis model, receipt, keys: the lineage store and membership receipts from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from tamis.cli._common import DbOption, JsonOption, app, console, errors, group, instant
+
+model_app = group("model", "Models trained on snapshots (the lineage store).")
+
+
+class _ReceiptGroup(TyperGroup):
+    """``tamis receipt MEMBER ...`` issues (``issue`` is the default); ``tamis receipt verify``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["issue", *args]
+        return super().parse_args(ctx, args)
+
+
+receipt_app = typer.Typer(
+    cls=_ReceiptGroup,
+    help="Signed receipts: is a member in a snapshot? (tamis receipt MEMBER --snapshot DIR)",
+    no_args_is_help=True,
+)
+app.add_typer(receipt_app, name="receipt")
+keys_app = group("keys", "The platform's keys.")
+
+
+@model_app.command("register")
+def model_register(
+    name: Annotated[str, typer.Argument(help="The model's name (unique).")],
+    snapshot: Annotated[
+        list[Path], typer.Option("--snapshot", help="A snapshot it was trained on (repeatable).")
+    ],
+    trained_at: Annotated[
+        str | None, typer.Option("--trained-at", help="When it was trained (RFC 3339).")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a model against the snapshots it was trained on.
+
+    Example: tamis model register assistant-v3 --snapshot snapshots/2025-11 --trained-at
+    2025-12-01T00:00:00Z
+    """
+    from tamis.consent import open_registry
+    from tamis.lineage.openlineage import emit_model_registration
+    from tamis.lineage.store import LineageStore
+
+    with errors(), open_registry(db) as registry:
+        when = instant(trained_at, "--trained-at") if trained_at else None
+        registration = LineageStore(registry).register_model(name, snapshot, trained_at=when)
+        if registration.status == "registered":
+            emit_model_registration(registration.model)
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    **registration.model.as_dict(),
+                    "status": registration.status,
+                    "affected_queue_entries": registration.affected,
+                }
+            )
+        )
+        return
+    model = registration.model
+    console.print(
+        f"[green]{registration.status}[/] {model.name} on "
+        + ", ".join(s.snapshot_id for s in model.snapshots)
+    )
+    if registration.affected:
+        console.print(
+            f"[yellow]{registration.affected} entr(y/ies) in the affected-models queue[/]: members "
+            "of these snapshots objected or asked for erasure (tamis rights affected-models)"
+        )
+
+
+@receipt_app.command("issue")
+def receipt_issue(
+    member: Annotated[str, typer.Argument(help="The member id.")],
+    snapshot: Annotated[Path, typer.Option("--snapshot", help="A snapshot directory.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Issue a member's signed receipt for a snapshot (inclusion or non-inclusion).
+
+    Example: tamis receipt M-1006 --snapshot snapshots/2025-11-03 > receipt.json
+    """
+    from tamis.keys import load_key
+    from tamis.lineage.receipts import dump_receipt, issue_receipt
+    from tamis.lineage.signing import load_signing_key
+
+    with errors():
+        data = dump_receipt(issue_receipt(snapshot, member, load_key(), load_signing_key()))
+    if out is not None:
+        out.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+@receipt_app.command("verify")
+def receipt_verify(
+    file: Annotated[Path, typer.Argument(help="The receipt file.")],
+    root: Annotated[str, typer.Option("--root", help="The snapshot's members_root (hex).")],
+    public_key: Annotated[Path, typer.Option("--public-key", help="The platform's public key.")],
+) -> None:
+    """Check a receipt offline; non-zero exit saying why it does not verify.
+
+    Example: tamis receipt verify receipt.json --root 5f1c... --public-key platform.pem
+    """
+    from tamis.lineage.receipts import parse_receipt, verify_receipt
+
+    with errors():
+        receipt = parse_receipt(file.read_bytes())
+        verify_receipt(receipt, root, public_key.read_bytes())
+    kind = "included" if receipt["kind"] == "inclusion" else "not included"
+    console.print(
+        f"[green]ok[/] {kind}: member {receipt['member_ref']} in snapshot {receipt['snapshot_id']}"
+    )
+
+
+@keys_app.command("public")
+def keys_public(
+    out: Annotated[Path | None, typer.Option("--out", help="Write the PEM here.")] = None,
+) -> None:
+    """The platform's public key (PEM), for receipts and log checkpoints.
+
+    Example: tamis keys public --out platform.pem
+    """
+    from tamis.lineage.signing import load_signing_key
+
+    with errors():
+        key = load_signing_key()
+    pem = key.public_pem()
+    if out is not None:
+        out.write_bytes(pem)
+        console.print(f"public key {key.key_id} written to {out}")
+    else:
+        sys.stdout.buffer.write(pem)
+        sys.stdout.flush()

@@ -1,0 +1,237 @@
+"""tamis rights: members' access, objection and erasure requests, deadlines, affected models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tamis.cli._common import DbOption, JsonOption, console, errors, group, instant
+
+rights_app = group("rights", "Members' rights: access, objection, erasure; deadlines; impact.")
+
+AtOption = Annotated[
+    str | None, typer.Option("--at", help="When the request was received (default now).")
+]
+
+
+def _desk(registry: Any) -> Any:
+    from tamis.keys import load_key
+    from tamis.rights import RightsDesk
+
+    return RightsDesk(registry, load_key())
+
+
+def _print_outcome(outcome: Any, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(outcome.as_dict()))
+        return
+    request = outcome.request
+    console.print(
+        f"[green]recorded[/] {request.kind} {request.request_id} for {request.member_id}, "
+        f"received {request.received_at:%Y-%m-%d %H:%M}Z, answer due {request.deadline:%Y-%m-%d}"
+    )
+    if outcome.snapshots:
+        console.print(
+            "snapshots holding the member's data: "
+            + ", ".join(s["snapshot_id"] for s in outcome.snapshots)
+        )
+    if outcome.models:
+        console.print(
+            f"[yellow]affected models[/] (queued for the DPO): {', '.join(outcome.models)}"
+        )
+    else:
+        console.print("no model was trained on the member's data")
+
+
+@rights_app.command("access")
+def rights_access(
+    member: Annotated[str, typer.Argument(help="The member id.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the report here (.html or .json).")
+    ] = None,
+    at: AtOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Art. 15: the member's data-use report (snapshots, models, counts per category, dates).
+
+    Example: tamis rights access m42 --out m42-data-use.html
+    """
+    from tamis.consent import open_registry
+
+    with errors(), open_registry(db) as registry:
+        report = _desk(registry).access(member, instant(at, "--at") if at else None)
+    if out is not None:
+        out.write_text(
+            report.to_html() if out.suffix.lower() in (".html", ".htm") else report.to_json()
+        )
+        console.print(f"data-use report of {member} written to {out}")
+    if as_json or out is None:
+        console.print_json(report.to_json())
+
+
+@rights_app.command("object")
+def rights_object(
+    member: Annotated[str, typer.Argument(help="The member id.")],
+    at: AtOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Art. 21: record an objection (every later build excludes the member) and its impact.
+
+    Example: tamis rights object m42 --at 2025-12-02T10:00:00+01:00
+    """
+    from tamis.consent import open_registry
+
+    with errors(), open_registry(db) as registry:
+        outcome = _desk(registry).object(member, instant(at, "--at") if at else None)
+    _print_outcome(outcome, as_json)
+
+
+@rights_app.command("erase")
+def rights_erase(
+    member: Annotated[str, typer.Argument(help="The member id.")],
+    at: AtOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Art. 17: record an erasure (a tombstone: every later build excludes the member) and impact.
+
+    Example: tamis rights erase m42
+    """
+    from tamis.consent import open_registry
+
+    with errors(), open_registry(db) as registry:
+        outcome = _desk(registry).erase(member, instant(at, "--at") if at else None)
+    _print_outcome(outcome, as_json)
+
+
+def _requests_table(title: str, requests: list[Any]) -> Table:
+    table = Table(title=title)
+    for col in ("request", "kind", "member", "received", "due", "status"):
+        table.add_column(col)
+    for r in requests:
+        due = f"{r.deadline:%Y-%m-%d}" + (" (extended)" if r.extended else "")
+        status = "[red]overdue[/]" if r.overdue() else r.status
+        table.add_row(r.request_id, r.kind, r.member_id, f"{r.received_at:%Y-%m-%d}", due, status)
+    return table
+
+
+@rights_app.command("requests")
+def rights_requests(
+    open_only: Annotated[bool, typer.Option("--open", help="Open requests only.")] = False,
+    member: Annotated[str | None, typer.Option("--member", help="One member's.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Rights requests with their deadlines. Example: tamis rights requests --open"""
+    from tamis.consent import open_registry
+
+    with errors(), open_registry(db) as registry:
+        requests = _desk(registry).requests(member_id=member, open_only=open_only)
+    if as_json:
+        console.print_json(json.dumps([r.as_dict() for r in requests]))
+        return
+    console.print(_requests_table("rights requests", requests))
+
+
+@rights_app.command("overdue")
+def rights_overdue(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Open requests past their deadline; exit 1 when there is one (for monitoring).
+
+    Example: tamis rights overdue
+    """
+    from tamis.consent import open_registry
+
+    with errors(), open_registry(db) as registry:
+        late = _desk(registry).overdue()
+    if as_json:
+        console.print_json(json.dumps([r.as_dict() for r in late]))
+    elif late:
+        console.print(_requests_table("overdue requests", late))
+    else:
+        console.print("[green]no overdue request[/]")
+    if late:
+        raise typer.Exit(1)
+
+
+@rights_app.command("extend")
+def rights_extend(
+    request_id: Annotated[str, typer.Argument(help="The request id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (Art. 12(3)): told to the member.")],
+    db: DbOption = None,
+) -> None:
+    """Extend a request's deadline by two months. Example: tamis rights extend req-... --reason
+    'many requests this month'"""
+    from tamis.consent import open_registry
+
+    with errors(), open_registry(db) as registry:
+        request = _desk(registry).extend(request_id, reason)
+    console.print(f"{request.request_id}: answer now due {request.deadline:%Y-%m-%d}")
+
+
+@rights_app.command("answer")
+def rights_answer(
+    request_id: Annotated[str, typer.Argument(help="The request id.")],
+    note: Annotated[str, typer.Option("--note", help="What was answered.")],
+    db: DbOption = None,
+) -> None:
+    """Mark a request answered. Example: tamis rights answer req-... --note 'erasure confirmed'"""
+    from tamis.consent import open_registry
+
+    with errors(), open_registry(db) as registry:
+        request = _desk(registry).answer(request_id, note)
+    console.print(f"{request.request_id}: answered")
+
+
+@rights_app.command("affected-models")
+def rights_affected_models(
+    all_: Annotated[bool, typer.Option("--all", help="Resolved entries too.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The DPO's queue: models trained on data of members who objected or asked for erasure.
+
+    Example: tamis rights affected-models
+    """
+    from tamis.consent import open_registry
+
+    with errors(), open_registry(db) as registry:
+        items = _desk(registry).affected_models(include_resolved=all_)
+    if as_json:
+        console.print_json(json.dumps([i.as_dict() for i in items]))
+        return
+    table = Table(title="affected models")
+    for col in ("#", "model", "request", "snapshots", "status", "action", "note"):
+        table.add_column(col)
+    for i in items:
+        table.add_row(
+            str(i.item_id),
+            i.model,
+            f"{i.request_kind} {i.request_id}",
+            ", ".join(i.snapshots),
+            i.status,
+            i.action or "",
+            i.note or "",
+        )
+    console.print(table if items else "[green]the affected-models queue is empty[/]")
+
+
+@rights_app.command("resolve")
+def rights_resolve(
+    item: Annotated[int, typer.Argument(help="The queue entry (#).")],
+    action: Annotated[str, typer.Option("--action", help="retrain, unlearn or documented.")],
+    note: Annotated[str, typer.Option("--note", help="What was done, or why nothing is needed.")],
+    db: DbOption = None,
+) -> None:
+    """Close an affected-models entry. Example: tamis rights resolve 3 --action retrain --note
+    'assistant-v4 replaces it'"""
+    from tamis.consent import open_registry
+
+    with errors(), open_registry(db) as registry:
+        _desk(registry).resolve(item, action, note)
+    console.print(f"entry {item}: resolved ({action})")
