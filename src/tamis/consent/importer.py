@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+from tamis.consent import log as consent_log
 from tamis.consent.model import ConsentEvent, ImportSummary
 from tamis.consent.schema import (
     Instant,
@@ -164,7 +165,12 @@ class _Stage(Protocol):
 def run_import(
     connection: sa.Connection, chunks: Iterable[Chunk], recorded_at: datetime
 ) -> ImportSummary:
-    """Import ``chunks`` inside the caller's (write) transaction; raise to roll it back."""
+    """Import ``chunks`` inside the caller's (write) transaction; raise to roll it back.
+
+    The consent log's head is taken first; the new events are linked into it, in insertion
+    order, before the transaction commits (:mod:`tamis.consent.log`).
+    """
+    head = consent_log.lock_head(connection)
     last_seq = connection.execute(sa.select(sa.func.max(consent_events.c.seq))).scalar() or 0
     stage: _Stage
     if connection.dialect.name == "postgresql":
@@ -199,6 +205,8 @@ def run_import(
             f"content ({differences}); nothing was imported. An event id must not be reused: "
             "fix the export (or give the new event its own id) and import again"
         )
+    if inserted:
+        consent_log.append_events_since(connection, head, last_seq)
     stage.finish(inserted)
     return ImportSummary(inserted=inserted, duplicates=staged - inserted, rejected=rejected)
 

@@ -17,6 +17,7 @@ State is computed by the database (one window query over all members), following
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import ReturningInsert
 
+from tamis.consent import log as consent_log
 from tamis.consent.engine import (
     DEFAULT_BUSY_TIMEOUT_S,
     WRITE_OPTION,
@@ -176,6 +178,14 @@ class ConsentRegistry:
         with self._guard(action), self._engine.connect() as connection:
             yield connection
 
+    def writing(self, action: str) -> contextlib.AbstractContextManager[sa.Connection]:
+        """One write transaction for the registry's other tables (lineage, rights, the log)."""
+        return self._write(action)
+
+    def reading(self, action: str) -> contextlib.AbstractContextManager[sa.Connection]:
+        """One read transaction (a consistent snapshot) for the registry's other tables."""
+        return self._read(action)
+
     # -- writes --------------------------------------------------------------------------------
 
     def append(
@@ -195,21 +205,30 @@ class ConsentRegistry:
         """
         event = ConsentEvent.create(event_id, member_id, setting, value, ts, channel)
         with self._write("recording a consent event") as connection:
-            values = {
-                "event_id": event.event_id,
-                "member_id": event.member_id,
-                "setting": event.setting,
-                "value": event.value,
-                "ts": event.ts,
-                "channel": event.channel,
-                "recorded_at": _now(),
-            }
-            inserted = connection.execute(_insert_ignoring_conflicts(connection, values)).first()
-            stored = _event(
-                connection.execute(sa.select(_ce).where(_ce.c.event_id == event.event_id)).one()
-            )
-            if inserted is not None:
-                return Appended("inserted", stored)
+            return self.append_in(connection, event)
+
+    def append_in(self, connection: sa.Connection, event: ConsentEvent) -> Appended:
+        """:meth:`append` inside the caller's write transaction (rights requests use it).
+
+        The consent log's head is taken first, so that the log's order is the insertion order.
+        """
+        head = consent_log.lock_head(connection)
+        values = {
+            "event_id": event.event_id,
+            "member_id": event.member_id,
+            "setting": event.setting,
+            "value": event.value,
+            "ts": event.ts,
+            "channel": event.channel,
+            "recorded_at": _now(),
+        }
+        inserted = connection.execute(_insert_ignoring_conflicts(connection, values)).first()
+        stored = _event(
+            connection.execute(sa.select(_ce).where(_ce.c.event_id == event.event_id)).one()
+        )
+        if inserted is not None:
+            consent_log.append(connection, head, [consent_log.event_entry(stored)])
+            return Appended("inserted", stored)
         differences = stored.differences(event)
         if differences:
             raise ConsentConflictError(

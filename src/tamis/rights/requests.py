@@ -1,0 +1,338 @@
+"""Rights requests (GDPR Art. 15, 17, 21): recorded, answered within their deadline, logged.
+
+:class:`RightsDesk` records a request and does what it implies, in one transaction with its entry
+in the consent log:
+
+* access (Art. 15): the member's data-use report (:mod:`tamis.rights.report`), answered at once;
+* objection (Art. 21): a consent event ``genai_training = false`` (channel ``objection_form``) at
+  the instant the request was received, so every later build puts the member out (``objected``);
+  then the impact (:mod:`tamis.rights.impact`);
+* erasure (Art. 17): a tombstone, so every later build puts the member out (``erased``) whatever
+  the export still holds; then the impact.
+
+Deadlines (Art. 12(3)): one month from receipt (the same day of the next month, or its last day
+when it has none: 31 January -> 28/29 February), extendable by two further months, with a reason.
+A request still open after its deadline is overdue.
+"""
+
+from __future__ import annotations
+
+import calendar
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tamis.consent import log as consent_log
+from tamis.consent.model import GENAI_TRAINING, ConsentEvent, to_instant
+from tamis.consent.registry import ConsentRegistry
+from tamis.consent.schema import instant_text
+from tamis.errors import InputError
+from tamis.keys import PseudonymKey
+from tamis.rights import impact
+from tamis.rights._tables import erasure_tombstones, rights_requests
+from tamis.timefmt import format_instant
+
+KINDS = ("access", "objection", "erasure")
+ANSWER_MONTHS = 1
+EXTENSION_MONTHS = 2
+_r = rights_requests
+
+
+def add_months(instant: datetime, months: int) -> datetime:
+    """``instant`` plus calendar months, the day clamped to the month's last (UTC).
+
+    >>> add_months(datetime(2025, 1, 31, 9, tzinfo=UTC), 1).isoformat()
+    '2025-02-28T09:00:00+00:00'
+    """
+    instant = instant.astimezone(UTC)
+    month0 = instant.month - 1 + months
+    year, month = instant.year + month0 // 12, month0 % 12 + 1
+    day = min(instant.day, calendar.monthrange(year, month)[1])
+    return instant.replace(year=year, month=month, day=day)
+
+
+@dataclass(frozen=True)
+class RightsRequest:
+    """A recorded request and where it stands."""
+
+    request_id: str
+    kind: str
+    member_id: str
+    member_ref: str
+    key_id: str
+    received_at: datetime
+    deadline: datetime
+    extended: bool
+    extension_reason: str | None
+    status: str
+    answered_at: datetime | None
+    answer: str | None
+    consent_event_id: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> RightsRequest:
+        return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
+
+    def overdue(self, now: datetime | None = None) -> bool:
+        return self.status == "open" and self.deadline < (now or datetime.now(UTC))
+
+    def as_dict(self, now: datetime | None = None) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "kind": self.kind,
+            "member_id": self.member_id,
+            "received_at": format_instant(self.received_at),
+            "deadline": format_instant(self.deadline),
+            "extended": self.extended,
+            "extension_reason": self.extension_reason,
+            "status": self.status,
+            "answered_at": None if self.answered_at is None else format_instant(self.answered_at),
+            "answer": self.answer,
+            "consent_event_id": self.consent_event_id,
+            "overdue": self.overdue(now),
+        }
+
+
+@dataclass
+class Outcome:
+    """What an objection or erasure did: the request, snapshots affected, models queued."""
+
+    request: RightsRequest
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    queued: int = 0
+    models: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request.as_dict(),
+            "affected_snapshots": self.snapshots,
+            "models_queued": self.queued,
+            "affected_models": self.models,
+        }
+
+
+def _received_payload(row: Any, tombstone_at: datetime | None) -> dict[str, Any]:
+    return {
+        "action": "received",
+        "request_id": row.request_id,
+        "kind": row.kind,
+        "member_id": row.member_id,
+        "member_ref": row.member_ref,
+        "key_id": row.key_id,
+        "received_at": instant_text(row.received_at),
+        "deadline": instant_text(row.deadline),
+        "consent_event_id": row.consent_event_id,
+        "tombstone_at": None if tombstone_at is None else instant_text(tombstone_at),
+    }
+
+
+class RightsDesk:
+    """Records and answers members' rights requests against the registry's lineage store."""
+
+    def __init__(self, registry: ConsentRegistry, key: PseudonymKey) -> None:
+        self.registry = registry
+        self.key = key
+
+    # -- recording ----------------------------------------------------------------------------
+
+    def _record(
+        self, connection: sa.Connection, kind: str, member_id: str, received_at: datetime
+    ) -> Any:
+        if kind not in KINDS:
+            raise InputError(f"a request is one of {', '.join(KINDS)}, not {kind!r}")
+        if not member_id:
+            raise InputError("name the member", field="member_id")
+        request_id = f"req-{uuid.uuid4().hex}"
+        event_id = None
+        if kind == "objection":
+            event = ConsentEvent.create(
+                f"objection-{request_id}",
+                member_id,
+                GENAI_TRAINING,
+                False,
+                received_at,
+                "objection_form",
+            )
+            event_id = self.registry.append_in(connection, event).event.event_id
+        connection.execute(
+            sa.insert(_r).values(
+                request_id=request_id,
+                kind=kind,
+                member_id=member_id,
+                member_ref=self.key.member_ref(member_id),
+                key_id=self.key.key_id,
+                received_at=received_at,
+                deadline=add_months(received_at, ANSWER_MONTHS),
+                extended=False,
+                status="open",
+                consent_event_id=event_id,
+                recorded_at=datetime.now(UTC),
+            )
+        )
+        tombstone_at = None
+        if kind == "erasure":
+            tombstone_at = received_at
+            connection.execute(
+                sa.insert(erasure_tombstones).values(
+                    member_id=member_id, request_id=request_id, at=received_at
+                )
+            )
+        row = connection.execute(sa.select(_r).where(_r.c.request_id == request_id)).one()
+        consent_log.append_entry(
+            connection, consent_log.REQUEST, request_id, _received_payload(row, tombstone_at)
+        )
+        return row
+
+    def _impact(self, kind: str, member_id: str, received_at: datetime | str | None) -> Outcome:
+        when = _instant(received_at)
+        with self.registry.writing(f"recording an {kind}") as connection:
+            row = self._record(connection, kind, member_id, when)
+            affected, queued = impact.queue_request(connection, row)
+            models = sorted(
+                {
+                    item.model
+                    for item in impact.list_affected(connection, include_resolved=True)
+                    if item.request_id == row.request_id
+                }
+            )
+        return Outcome(
+            RightsRequest.from_row(row),
+            [
+                {
+                    "snapshot_id": s.snapshot_id,
+                    "manifest_sha256": s.manifest_sha256,
+                    "cutoff": format_instant(s.cutoff),
+                }
+                for s in affected
+            ],
+            queued,
+            models,
+        )
+
+    def object(self, member_id: str, received_at: datetime | str | None = None) -> Outcome:
+        """Record an objection (Art. 21): the member is out of every later build; impact."""
+        return self._impact("objection", member_id, received_at)
+
+    def erase(self, member_id: str, received_at: datetime | str | None = None) -> Outcome:
+        """Record an erasure (Art. 17): a tombstone puts the member out of every later build."""
+        return self._impact("erasure", member_id, received_at)
+
+    def access(
+        self, member_id: str, received_at: datetime | str | None = None, *, answer: bool = True
+    ) -> Any:
+        """Record an access request (Art. 15) and return the member's data-use report.
+
+        With ``answer`` the request is marked answered by this report.
+        """
+        from tamis.rights.report import build_access_report
+
+        when = _instant(received_at)
+        with self.registry.writing("recording an access request") as connection:
+            row = self._record(connection, "access", member_id, when)
+        report = build_access_report(self.registry, self.key, member_id, request_id=row.request_id)
+        if answer:
+            self.answer(row.request_id, "data-use report issued")
+        return report
+
+    # -- follow-up ------------------------------------------------------------------------------
+
+    def extend(self, request_id: str, reason: str) -> RightsRequest:
+        """Extend an open request's deadline by two months (Art. 12(3)); say why."""
+        if not reason.strip():
+            raise InputError("an extension needs its reason (Art. 12(3))", field="reason")
+        with self.registry.writing("extending a request") as connection:
+            row = self._open(connection, request_id)
+            if row.extended:
+                raise InputError(f"request {request_id} was already extended")
+            deadline = add_months(row.received_at, ANSWER_MONTHS + EXTENSION_MONTHS)
+            connection.execute(
+                sa.update(_r)
+                .where(_r.c.request_id == request_id)
+                .values(deadline=deadline, extended=True, extension_reason=reason)
+            )
+            consent_log.append_entry(
+                connection,
+                consent_log.REQUEST,
+                request_id,
+                {"action": "extended", "deadline": instant_text(deadline), "reason": reason},
+            )
+            return RightsRequest.from_row(
+                connection.execute(sa.select(_r).where(_r.c.request_id == request_id)).one()
+            )
+
+    def answer(
+        self, request_id: str, answer: str, at: datetime | str | None = None
+    ) -> RightsRequest:
+        """Mark an open request answered (what was answered, and when)."""
+        when = _instant(at)
+        with self.registry.writing("answering a request") as connection:
+            self._open(connection, request_id)
+            connection.execute(
+                sa.update(_r)
+                .where(_r.c.request_id == request_id)
+                .values(status="answered", answered_at=when, answer=answer)
+            )
+            consent_log.append_entry(
+                connection,
+                consent_log.REQUEST,
+                request_id,
+                {"action": "answered", "answered_at": instant_text(when), "answer": answer},
+            )
+            return RightsRequest.from_row(
+                connection.execute(sa.select(_r).where(_r.c.request_id == request_id)).one()
+            )
+
+    def _open(self, connection: sa.Connection, request_id: str) -> Any:
+        row = connection.execute(sa.select(_r).where(_r.c.request_id == request_id)).first()
+        if row is None:
+            raise InputError(f"no request {request_id!r}")
+        if row.status != "open":
+            raise InputError(f"request {request_id} is already answered")
+        return row
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def requests(
+        self, *, member_id: str | None = None, open_only: bool = False
+    ) -> list[RightsRequest]:
+        """Requests (of a member, or all; open only, or all), by deadline."""
+        query = sa.select(_r).order_by(_r.c.deadline, _r.c.request_id)
+        if member_id is not None:
+            query = query.where(_r.c.member_id == member_id)
+        if open_only:
+            query = query.where(_r.c.status == "open")
+        with self.registry.reading("listing requests") as connection:
+            return [RightsRequest.from_row(r) for r in connection.execute(query)]
+
+    def overdue(self, now: datetime | None = None) -> list[RightsRequest]:
+        """Open requests past their deadline."""
+        now = now or datetime.now(UTC)
+        return [r for r in self.requests(open_only=True) if r.overdue(now)]
+
+    def affected_models(self, *, include_resolved: bool = False) -> list[impact.AffectedModel]:
+        """The affected-models queue, for the DPO."""
+        with self.registry.reading("listing affected models") as connection:
+            return impact.list_affected(connection, include_resolved=include_resolved)
+
+    def resolve(self, item_id: int, action: str, note: str) -> None:
+        """Close an affected-models entry: retrain, unlearn, or documented (with the reason)."""
+        with self.registry.writing("resolving an affected model") as connection:
+            impact.resolve_affected(connection, item_id, action, note)
+
+
+def erased_members(registry: ConsentRegistry) -> list[str]:
+    """Members with an erasure tombstone, sorted (every build puts them out: ``erased``)."""
+    with registry.reading("reading erasure tombstones") as connection:
+        rows = connection.execute(
+            sa.select(erasure_tombstones.c.member_id)
+            .distinct()
+            .order_by(erasure_tombstones.c.member_id)
+        ).scalars()
+        return list(rows)
+
+
+def _instant(value: datetime | str | None) -> datetime:
+    return datetime.now(UTC) if value is None else to_instant(value, what="received_at")

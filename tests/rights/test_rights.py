@@ -1,0 +1,215 @@
+"""Rights end to end over a synthetic platform: access, objection, erasure, deadlines, impact.
+
+S1 is built, a model is trained on it, then one member objects and another asks for erasure; S2
+is built after. The access reports list S1 (and the model) and not S2; the affected-models queue
+lists the model on S1; S2 excludes both members (``objected``, ``erased``). On SQLite and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from tamis.consent import open_registry
+from tamis.consent.log import LogHeadSection, verify_registry
+from tamis.keys import load_key
+from tamis.lineage.store import LineageRecorder, LineageStore
+from tamis.pipeline.build import BuildRequest, build_snapshot
+from tamis.policy import load_policy
+from tamis.rights import RightsDesk, add_months
+from tamis.synth import generate_platform
+from tamis.timefmt import parse_instant
+
+_spec = importlib.util.spec_from_file_location(
+    "tamis_test_consent_fixtures", Path(__file__).parents[1] / "consent" / "conftest.py"
+)
+assert _spec is not None and _spec.loader is not None
+_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fixtures)
+pg_database = _fixtures.pg_database
+pg_url = _fixtures.pg_url
+registry_url = _fixtures.registry_url
+
+S1_CUTOFF = "2025-09-01T00:00:00Z"
+OBJECTION_AT = "2025-10-01T09:00:00+02:00"
+S2_CUTOFF = "2025-11-01T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("platform") / "export"
+    generate_platform(out, members=200, seed=1, consent_in_export=False)
+    return out
+
+
+def _build(export: Path, out: Path, cutoff: str, db: str) -> dict[str, Any]:
+    request = BuildRequest(
+        export_dir=export,
+        out=out,
+        policy=load_policy("minimal"),
+        cutoff=parse_instant(cutoff),
+        key=load_key(),
+        consent="registry",
+        registry_url=db,
+        run_stages=False,
+        observers=(LogHeadSection(), LineageRecorder()),
+    )
+    return build_snapshot(request).manifest
+
+
+def _import(db: str, export: Path) -> None:
+    with open_registry(db) as registry:
+        registry.import_file(export / "_consent" / "consent_events.jsonl")
+        nameless = [r["reject_id"] for r in registry.rejects().to_pylist() if not r["member_id"]]
+        if nameless:
+            registry.resolve_rejects(resolution="re-sent by the platform", reject_ids=nameless)
+
+
+def _included_members(snapshot: Path, export: Path) -> list[str]:
+    key = load_key()
+    refs = set(pq.read_table(snapshot / "members.parquet").column("member_ref").to_pylist())
+    lines = (export / "members.jsonl").read_text().splitlines()
+    ids = [json.loads(line)["member_id"] for line in lines if line.strip()]
+    return sorted(m for m in ids if key.member_ref(m) in refs)
+
+
+def test_objection_and_erasure_between_two_snapshots(
+    platform: Path, tmp_path: Path, registry_url: str
+) -> None:
+    db = registry_url
+    _import(db, platform)
+    s1 = tmp_path / "s1"
+    m1 = _build(platform, s1, S1_CUTOFF, db)
+    included = _included_members(s1, platform)
+    assert len(included) >= 3
+    objector, eraser, bystander = included[0], included[1], included[2]
+    with open_registry(db) as registry:
+        store = LineageStore(registry)
+        assert [s.snapshot_id for s in store.snapshots()] == [m1["snapshot_id"]]
+        store.register_model("assistant-v1", [s1], trained_at="2025-09-15T00:00:00Z")
+        desk = RightsDesk(registry, load_key())
+        objection = desk.object(objector, OBJECTION_AT)
+        erasure = desk.erase(eraser, OBJECTION_AT)
+    assert objection.models == ["assistant-v1"] and erasure.models == ["assistant-v1"]
+    assert [s["snapshot_id"] for s in objection.snapshots] == [m1["snapshot_id"]]
+    assert objection.request.deadline == add_months(objection.request.received_at, 1)
+
+    s2 = tmp_path / "s2"
+    m2 = _build(platform, s2, S2_CUTOFF, db)
+    in_s2 = _included_members(s2, platform)
+    assert objector not in in_s2 and eraser not in in_s2
+    assert m2["members"]["excluded_by_reason"].get("erased") == 1
+    assert m2["consent_log_head"]["seq"] > m1["consent_log_head"]["seq"]
+
+    with open_registry(db) as registry:
+        LineageStore(registry).register_model("assistant-v2", [s2])
+        desk = RightsDesk(registry, load_key())
+        for member in (objector, eraser):
+            report = desk.access(member).data
+            assert [s["snapshot_id"] for s in report["snapshots"]] == [m1["snapshot_id"]]
+            assert [m["name"] for m in report["models"]] == ["assistant-v1"]
+            assert report["snapshots"][0]["records"] == sum(
+                report["snapshots"][0]["categories"].values()
+            )
+        other = desk.access(bystander).data
+        if bystander in in_s2:
+            assert [m["name"] for m in other["models"]] == ["assistant-v1", "assistant-v2"]
+        queue = desk.affected_models()
+        assert sorted((q.model, q.request_kind) for q in queue) == [
+            ("assistant-v1", "erasure"),
+            ("assistant-v1", "objection"),
+        ]
+        assert all(q.snapshots == (m1["snapshot_id"],) for q in queue)
+        desk.resolve(queue[0].item_id, "retrain", "assistant-v2 replaces it")
+        assert len(desk.affected_models()) == 1
+        report = verify_registry(registry)
+        assert report.ok, report.problem
+        assert report.by_kind["publication"] == 2
+
+
+def test_model_registered_later_is_queued(platform: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    _import(db, platform)
+    s1 = tmp_path / "s1"
+    _build(platform, s1, S1_CUTOFF, db)
+    member = _included_members(s1, platform)[0]
+    with open_registry(db) as registry:
+        desk = RightsDesk(registry, load_key())
+        assert desk.object(member, OBJECTION_AT).models == []
+        registration = LineageStore(registry).register_model("late-model", [s1])
+        assert registration.affected == 1
+        again = LineageStore(registry).register_model("late-model", [s1])
+        assert again.status == "already registered"
+        assert [q.model for q in desk.affected_models()] == ["late-model"]
+
+
+def test_deadlines_extension_and_overdue(tmp_path: Path) -> None:
+    with open_registry(f"sqlite:///{tmp_path / 'r.db'}") as registry:
+        desk = RightsDesk(registry, load_key())
+        old = desk.erase("m1", "2025-01-31T10:00:00Z").request
+        assert old.deadline == datetime(2025, 2, 28, 10, tzinfo=UTC)
+        new = desk.erase("m2", datetime.now(UTC)).request
+        assert [r.request_id for r in desk.overdue()] == [old.request_id]
+        extended = desk.extend(old.request_id, "complex request")
+        assert extended.deadline == datetime(2025, 4, 30, 10, tzinfo=UTC) and extended.extended
+        assert desk.overdue(datetime(2025, 3, 15, tzinfo=UTC)) == []
+        desk.answer(new.request_id, "erased")
+        assert {r.request_id for r in desk.requests(open_only=True)} == {old.request_id}
+        assert verify_registry(registry).ok
+
+
+def test_editing_a_request_behind_the_log_is_caught(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "r.db"
+    with open_registry(f"sqlite:///{path}") as registry:
+        request = RightsDesk(registry, load_key()).erase("m1", "2025-01-31T10:00:00Z").request
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE rights_requests SET deadline = '2026-01-31T10:00:00.000000Z'")
+    raw.commit()
+    raw.close()
+    with open_registry(f"sqlite:///{path}") as registry:
+        problem = verify_registry(registry).problem
+    assert problem is not None and problem.ref == request.request_id
+    assert "deadline" in problem.message
+
+
+def test_cli(platform: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tamis.cli.lineage
+    import tamis.cli.rights  # noqa: F401 - registers the groups
+    from tamis.cli import app
+
+    monkeypatch.setenv("TAMIS_OPENLINEAGE_FILE", str(tmp_path / "ol.jsonl"))
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    _import(db, platform)
+    s1 = tmp_path / "s1"
+    _build(platform, s1, S1_CUTOFF, db)
+    member = _included_members(s1, platform)[0]
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        result = runner.invoke(app, [*args, "--db", db])
+        assert result.exit_code == 0, result.output
+        return result
+
+    run("model", "register", "cli-model", "--snapshot", str(s1))
+    out = run("rights", "object", member, "--json").output
+    assert json.loads(out)["affected_models"] == ["cli-model"]
+    run("rights", "access", member, "--out", str(tmp_path / "report.html"))
+    page = (tmp_path / "report.html").read_text()
+    assert "cli-model" in page and "<script" not in page
+    queue = json.loads(run("rights", "affected-models", "--json").output)
+    assert [q["model"] for q in queue] == ["cli-model"]
+    run("rights", "resolve", str(queue[0]["item_id"]), "--action", "unlearn", "--note", "done")
+    assert "empty" in run("rights", "affected-models").output
+    assert "no overdue" in run("rights", "overdue").output
+    events = (tmp_path / "ol.jsonl").read_text().splitlines()
+    assert [json.loads(e)["eventType"] for e in events] == ["START", "COMPLETE"]
