@@ -8,8 +8,14 @@ Sets (``shared/eval/pii``, see its README; labels mapped explicitly below, never
 - ``en synth``: presidio-research synth_dataset_v2 (JSON spans);
 - ``WNUT17``: emerging entities test set (CoNLL, tab-separated);
 - ``FR ECHR reviewed`` / ``manual``: French ECHR judgments (token + BIO, space-separated);
-- ``synthetic FR`` / ``EN``: member-platform posts made here with Faker and templates, with a
-  member directory, so member-name recall is measured too.
+- ``platform FR`` / ``EN``: French and English records of a synthetic platform export made by
+  :func:`tamis.synth.generate_platform`, with its ground truth (``_truth/mentions.jsonl``) and its
+  member directory, so member-name recall is measured too (``--corpus templates``: the older
+  Faker-template posts, also the fallback when ``tamis.synth`` is missing).
+
+The CoNLL/BIO sets are tokenised; their tokens are joined back into text with a small Moses-like
+detokeniser ("M . Dupont" -> "M. Dupont", "@ name" -> "@name"), the same text for every tool
+(``--spaced-tokens``: join with single spaces, as the files' tokens stand).
 
 For each tool and set: per-type precision/recall/F1, strict (same type, same offsets) and
 overlap (same type, overlapping offsets), and MB of UTF-8 text per CPU-second
@@ -102,7 +108,7 @@ class Dataset:
     gold: list[list[Gold]]
     types: tuple[str, ...]
     langs: list[str] = field(default_factory=list)
-    member_mentions: list[list[tuple[int, int]]] | None = None
+    member_mentions: list[list[tuple[int, int, str]]] | None = None
     directory: MemberDirectory | None = None
 
     @property
@@ -127,10 +133,32 @@ def load_en_synth() -> Dataset:
     return Dataset("en synth", "en", texts, gold, types, ["en"] * len(texts))
 
 
+_NO_SPACE_BEFORE = frozenset(".,;:!?)]}%…")
+_NO_SPACE_AFTER = frozenset("([{@#")
+_APOSTROPHES = frozenset("'’")  # noqa: RUF001
+_CLITICS = frozenset(["s", "t", "ll", "d", "re", "ve", "m"])
+
+
+def _space_before(prev: str, tok: str, nxt: str, glued: bool) -> bool:
+    """Whether a space separated ``tok`` from ``prev`` in the original text: a Moses-like
+    detokeniser ("M ." -> "M.", "l ' Etat" -> "l'Etat", "n ' t" -> "n't", "@ name" -> "@name").
+    ``glued``: ``prev`` is an apostrophe that was attached to the word before it."""
+    if tok in _NO_SPACE_BEFORE or prev in _NO_SPACE_AFTER:
+        return False
+    if tok in _APOSTROPHES:  # elision or clitic: l'Etat, don't, Anna's
+        return not (prev[-1:].isalpha() and (nxt.lower() in _CLITICS or len(prev) <= 3))
+    return not glued
+
+
+DETOK = True
+"""Join BIO tokens back into text (``--spaced-tokens`` turns it off)."""
+
+
 def _bio_docs(
-    path: Path, sep: str | None, mapping: dict[str, str]
+    path: Path, sep: str | None, mapping: dict[str, str], detok: bool = True
 ) -> tuple[list[str], list[list[Gold]]]:
-    """Token/BIO files: tokens joined by single spaces, a blank line ends a document."""
+    """Token/BIO files, a blank line ends a document. Tokens are joined back into text by
+    :func:`_space_before` (``detok``), or by single spaces."""
     texts: list[str] = []
     gold: list[list[Gold]] = []
     tokens: list[tuple[str, str]] = []
@@ -142,10 +170,19 @@ def _bio_docs(
         spans: list[Gold] = []
         pos = 0
         cur: list[int | str] | None = None
-        for tok, tag in tokens:
+        prev = ""
+        glued = False
+        for k, (tok, tag) in enumerate(tokens):
+            nxt = tokens[k + 1][0] if k + 1 < len(tokens) else ""
+            space = not detok or _space_before(prev, tok, nxt, glued)
+            glued = detok and tok in _APOSTROPHES and not space
+            if parts and space:
+                parts.append(" ")
+                pos += 1
             start = pos
             parts.append(tok)
-            pos += len(tok) + 1
+            pos += len(tok)
+            prev = tok
             label = tag[2:] if len(tag) > 2 else ""
             mapped = mapping.get(label)
             if tag.startswith("B-") or (tag.startswith("I-") and (cur is None or cur[2] != mapped)):
@@ -160,7 +197,7 @@ def _bio_docs(
                 cur = None
         if cur is not None:
             spans.append((int(cur[0]), int(cur[1]), str(cur[2])))
-        texts.append(" ".join(parts))
+        texts.append("".join(parts))
         gold.append(spans)
         tokens.clear()
 
@@ -178,12 +215,12 @@ def _bio_docs(
 
 
 def load_wnut() -> Dataset:
-    texts, gold = _bio_docs(EVAL / "en_wnut17_emerging.test.annotated.conll", "\t", WNUT_MAP)
+    texts, gold = _bio_docs(EVAL / "en_wnut17_emerging.test.annotated.conll", "\t", WNUT_MAP, DETOK)
     return Dataset("WNUT17", "en", texts, gold, ("PERSON",), ["en"] * len(texts))
 
 
 def load_echr(kind: str) -> Dataset:
-    texts, gold = _bio_docs(EVAL / f"fr_echr_{kind}_test.tsv", None, ECHR_MAP)
+    texts, gold = _bio_docs(EVAL / f"fr_echr_{kind}_test.tsv", None, ECHR_MAP, DETOK)
     return Dataset(f"FR ECHR {kind}", "fr", texts, gold, ("PERSON",), ["fr"] * len(texts))
 
 
@@ -299,7 +336,7 @@ def make_synthetic(lang: str, n_posts: int, n_members: int, seed: int) -> Datase
     templates = FR_TEMPLATES if lang == "fr" else EN_TEMPLATES
     texts: list[str] = []
     gold: list[list[Gold]] = []
-    mentions: list[list[tuple[int, int]]] = []
+    mentions: list[list[tuple[int, int, str]]] = []
     for _ in range(n_posts):
         template = rng.choice(templates)
         first, last = rng.choice(members)
@@ -385,7 +422,7 @@ def make_synthetic(lang: str, n_posts: int, n_members: int, seed: int) -> Datase
         }
         text_parts: list[str] = []
         spans: list[Gold] = []
-        mention: list[tuple[int, int]] = []
+        mention: list[tuple[int, int, str]] = []
         pos = 0
         rest = template
         while "{" in rest:
@@ -398,7 +435,7 @@ def make_synthetic(lang: str, n_posts: int, n_members: int, seed: int) -> Datase
             if typ:
                 spans.append((pos, pos + len(value), typ))
             if key.startswith("member"):
-                mention.append((pos, pos + len(value)))
+                mention.append((pos, pos + len(value), "PERSON"))
             pos += len(value)
         text_parts.append(rest)
         fillers = FILLER_FR if lang == "fr" else FILLER_EN
@@ -416,6 +453,86 @@ def make_synthetic(lang: str, n_posts: int, n_members: int, seed: int) -> Datase
         member_mentions=mentions,
         directory=directory,
     )
+
+
+# ------------------------------------------------------------- synthetic platform (tamis.synth)
+PLATFORM_MAP = {
+    "EMAIL": "EMAIL_ADDRESS",
+    "EMAIL_ADDRESS": "EMAIL_ADDRESS",
+    "PHONE_NUMBER": "PHONE_NUMBER",
+    "IBAN_CODE": "IBAN_CODE",
+    "CREDIT_CARD": "CREDIT_CARD",
+    "US_SSN": "US_SSN",
+    "FR_NIR": "FR_NIR",
+    "IP_ADDRESS": "IP_ADDRESS",
+    "URL": "URL",
+    "STREET_ADDRESS": "LOCATION",
+    "PERSON": "PERSON",
+    "DATE_OF_BIRTH": "DATE_OF_BIRTH",
+}
+
+
+def make_platform(n_posts: int, seed: int, cache: Path) -> list[Dataset]:
+    """French and English records of a :func:`tamis.synth.generate_platform` export.
+
+    Ground truth is the export's ``_truth/mentions.jsonl``: member mentions (full, first or last
+    name -> PERSON; ``@handle`` -> PROFILE_HANDLE) and inserted personal data. The member
+    directory is the export's ``members`` table; member recall counts member mentions that a
+    PERSON span (a PROFILE_HANDLE or URL span for handles) overlaps.
+    """
+    import orjson
+
+    from tamis.pii.lang import guess_lang
+    from tamis.synth import generate_platform
+
+    members = max(50, n_posts // 4)
+    out = cache / f"platform-m{members}-s{seed}"
+    if not (out / "content.jsonl").exists():
+        generate_platform(out, members=members, seed=seed)
+    truth: dict[str, list[dict[str, object]]] = {}
+    with (out / "_truth" / "mentions.jsonl").open("rb") as handle:
+        for line in handle:
+            row = orjson.loads(line)
+            truth[row["record_id"]] = row["mentions"]
+    directory = MemberDirectory.from_export(out)
+    by_lang: dict[str, tuple[list[str], list[list[Gold]], list[list[tuple[int, int, str]]]]] = {
+        "fr": ([], [], []),
+        "en": ([], [], []),
+    }
+    with (out / "content.jsonl").open("rb") as handle:
+        for line in handle:
+            row = orjson.loads(line)
+            text = row.get("text") or ""
+            lang = (row.get("lang") or guess_lang(text)).split("-")[0]
+            if lang not in by_lang or len(by_lang[lang][0]) >= n_posts:
+                continue
+            spans: list[Gold] = []
+            mentions: list[tuple[int, int, str]] = []
+            for m in truth.get(row["record_id"], []):
+                a, b, typ = int(m["start"]), int(m["end"]), str(m["type"])
+                if typ == "MEMBER":
+                    form = "PROFILE_HANDLE" if m.get("form") == "handle" else "PERSON"
+                    spans.append((a, b, form))
+                    mentions.append((a, b, form))
+                elif typ in PLATFORM_MAP:
+                    spans.append((a, b, PLATFORM_MAP[typ]))
+            texts, gold, member_mentions = by_lang[lang]
+            texts.append(text)
+            gold.append(spans)
+            member_mentions.append(mentions)
+    return [
+        Dataset(
+            f"platform {lang.upper()}",
+            lang,
+            texts,
+            gold,
+            SYNTH_TYPES,
+            [lang] * len(texts),
+            member_mentions=member_mentions,
+            directory=directory,
+        )
+        for lang, (texts, gold, member_mentions) in by_lang.items()
+    ]
 
 
 # --------------------------------------------------------------------------------------- scoring
@@ -477,9 +594,10 @@ def run_tool(tool: str, analyze: Analyzer, data: Dataset) -> Run:
     if data.member_mentions is not None:
         found = total = 0
         for mention, pred in zip(data.member_mentions, preds, strict=True):
-            for a, b in mention:
+            for a, b, typ in mention:
                 total += 1
-                found += any(p[2] == "PERSON" and p[0] < b and a < p[1] for p in pred)
+                ok = ("PERSON",) if typ == "PERSON" else ("PROFILE_HANDLE", "URL", "PERSON")
+                found += any(p[2] in ok and p[0] < b and a < p[1] for p in pred)
         member_recall = found / total if total else None
     return Run(tool, data.name, scores, data.mb / cpu, member_recall)
 
@@ -641,14 +759,42 @@ def report(runs: list[Run], datasets: list[Dataset]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=3000, help="synthetic posts per language")
-    parser.add_argument("--members", type=int, default=2000, help="synthetic members")
+    parser.add_argument(
+        "--members", type=int, default=2000, help="members of the Faker-template corpus"
+    )
     parser.add_argument("--no-presidio", action="store_true")
     parser.add_argument("--no-thorough", action="store_true")
+    parser.add_argument(
+        "--corpus",
+        choices=("platform", "templates"),
+        default="platform",
+        help="synthetic posts: tamis.synth platform export (default) or the Faker templates",
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "tamis-bench-pii"
+    )
+    parser.add_argument(
+        "--spaced-tokens",
+        action="store_true",
+        help="join the CoNLL/BIO sets' tokens by single spaces instead of detokenising them",
+    )
     args = parser.parse_args(argv)
+    global DETOK
+    DETOK = not args.spaced_tokens
 
+    synthetic: list[Dataset] = []
+    if args.corpus == "platform":
+        try:
+            synthetic = make_platform(args.posts, seed=1, cache=args.cache)
+        except ImportError as err:
+            print(f"tamis.synth unavailable ({err}); using the Faker templates")
+    if not synthetic:
+        synthetic = [
+            make_synthetic("en", args.posts, args.members, seed=1),
+            make_synthetic("fr", args.posts, args.members, seed=2),
+        ]
     datasets = [
-        make_synthetic("en", args.posts, args.members, seed=1),
-        make_synthetic("fr", args.posts, args.members, seed=2),
+        *synthetic,
         load_en_synth(),
         load_wnut(),
         load_echr("rev"),

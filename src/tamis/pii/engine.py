@@ -124,6 +124,11 @@ class PiiEngine:
         self, texts: Sequence[str | None], langs: Sequence[str | None] | None = None
     ) -> list[list[Span]]:
         """Every detector's spans per text, before threshold and overlap resolution."""
+        return self._collect(texts, langs, 0.0)
+
+    def _collect(
+        self, texts: Sequence[str | None], langs: Sequence[str | None] | None, min_score: float
+    ) -> list[list[Span]]:
         n = len(texts)
         clean = [t or "" for t in texts]
         out: list[list[Span]] = [[] for _ in range(n)]
@@ -140,6 +145,8 @@ class PiiEngine:
             joined = SEPARATOR.join(clean)
             for det in joined_needed:
                 for span in det.detect(joined, None):
+                    if span.score < min_score:
+                        continue
                     i = bisect_right(starts, span.start) - 1
                     base = starts[i]
                     if span.end - base > len(clean[i]):
@@ -149,19 +156,19 @@ class PiiEngine:
             many = getattr(det, "detect_many", None)
             if many is not None:
                 for i, spans in enumerate(many(clean, langs_)):
-                    out[i].extend(spans)
+                    out[i].extend(s for s in spans if s.score >= min_score)
         return out
 
     def analyze_many(
         self, texts: Sequence[str | None], langs: Sequence[str | None] | None = None
     ) -> list[list[Span]]:
         """Resolved spans for each text (same order as ``texts``; ``None`` reads as empty)."""
-        raw = self.raw_many(texts, langs)
-        th = self.threshold
+        raw = self._collect(texts, langs, self.threshold)
         out = []
         for text, spans in zip(texts, raw, strict=True):
-            resolved = resolve_overlaps([s for s in spans if s.score >= th], PRIORITY)
-            out.append(merge_adjacent_names(text or "", resolved))
+            if len(spans) > 1:
+                spans = merge_adjacent_names(text or "", resolve_overlaps(spans, PRIORITY))
+            out.append(spans)
         return out
 
 

@@ -9,6 +9,7 @@ what lets one automaton find a name whatever its case, accents or hyphenation.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 
@@ -37,9 +38,54 @@ def _table() -> dict[int, int]:
     return table
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
+
+
+def _fold_char(c: str) -> str:
+    mapped = _table().get(ord(c))
+    if mapped is not None:
+        return chr(mapped)
+    if c.isalnum():
+        low = c.lower()
+        return low if len(low) == 1 else c
+    return " "
+
+
+_RUNS: dict[str, str] = {}
+
+
+def _fold_run(match: re.Match[str]) -> str:
+    run = match.group()
+    out = _RUNS.get(run)
+    if out is None:
+        out = "".join([_fold_char(c) for c in run])
+        if len(_RUNS) < 50_000:
+            _RUNS[run] = out
+    return out
+
+
 def fold(text: str) -> str:
-    """Lower-case, accent-free, punctuation-as-space copy of ``text`` with the same length."""
-    return text.translate(_table())
+    """Lower-case, accent-free, punctuation-as-space copy of ``text`` with the same length.
+
+    Runs of non-ASCII characters (a few per cent of a French text) are folded first, with a
+    memo, so that the rest goes through ``str.translate``'s ASCII fast path: a text with one
+    accent or emoji would otherwise be translated character by character.
+    """
+    if not text.isascii():
+        text = _NON_ASCII.sub(_fold_run, text)
+        if not text.isascii():  # letters of other scripts stay: fold the ASCII runs between
+            return _ASCII_RUN.sub(_fold_ascii_run, text)
+    return text.translate(_ascii_table())
+
+
+@cache
+def _ascii_table() -> dict[int, int]:
+    return {cp: v for cp, v in _table().items() if cp < 0x80}
+
+
+def _fold_ascii_run(match: re.Match[str]) -> str:
+    return match.group().translate(_ascii_table())
 
 
 def fold_key(text: str) -> str:

@@ -786,3 +786,97 @@ def person_names() -> tuple[dict[str, int], dict[str, int]]:
                 if target.get(key, 0) < tier:
                     target[key] = tier
     return first, last
+
+
+STREET_LOCALES = (
+    "en_US", "en_GB", "en_AU", "en_CA", "fr_FR", "fr_CH", "it_IT", "es_ES", "pt_BR", "pt_PT",
+)  # fmt: skip
+
+ORG_WORDS = (
+    "Inc", "Corp", "Corporation", "Company", "Co", "Ltd", "LLC", "LLP", "PLC", "GmbH", "SARL",
+    "SAS", "Group", "Groupe", "Holding", "Holdings", "Partners", "Associates", "Capital",
+    "Ventures", "Industries", "Solutions", "Systems", "Technologies", "Technology", "Labs",
+    "Software", "Services", "Consulting", "Research", "Institute", "Institut", "University",
+    "Université", "College", "School", "École", "Academy", "Académie", "Foundation",
+    "Fondation", "Hospital", "Hôpital", "Clinic", "Clinique", "Orchestra", "Band", "Records",
+    "Studios", "Studio", "Media", "News", "Press", "Times", "Journal", "Magazine", "Agency",
+    "Agence", "Bank", "Banque", "Ministry", "Ministère", "Department", "Council", "Conseil",
+    "Court", "Cour", "Tribunal", "Committee", "Comité", "Commission", "Association", "Club",
+    "Union", "Party", "Parti", "Church", "Église", "Movers", "Lines", "Airlines", "Airways",
+    "Motors", "Hotel", "Hôtel", "Restaurant", "Museum", "Musée", "Library", "Bibliothèque",
+    "Center", "Centre", "Stadium", "Stade", "Airport", "Aéroport", "Act", "Regulation",
+    "Regulations", "Scheme", "Protocol", "Protocole", "Convention", "Treaty", "Traité",
+    "Certificate", "Certificates", "Award", "Awards", "Prize", "Prix", "Cup", "Coupe", "League",
+    "Ligue", "Festival", "Summit", "Conference", "Conférence", "Show", "Series", "Movie",
+    "Album", "Project", "Projet", "Program", "Programme", "Network", "Réseau", "Store", "Shop",
+    "Market", "Marché", "Team", "Équipe", "Service", "Office", "Bureau", "Police", "Army",
+    "Armée", "Navy", "Government", "Gouvernement", "State", "République", "Republic",
+    "Kingdom", "Royaume", "Empire", "Federation", "Fédération", "Society", "Société",
+    "Organisation", "Organization", "Agreement", "Accord", "Code", "Law", "Loi", "Day", "Week",
+    "Games", "Data", "Cloud", "Online", "Digital", "Global", "International", "National",
+)  # fmt: skip
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """Folded everyday French and English words (Faker's lorem lists, spaCy's stop words and
+    the function words here): a gazetteer name that is also one of these ("Rose", "Will",
+    "Can") is ambiguous and needs more evidence than a name that is only a name."""
+    out = set(stop_words())
+    try:
+        from faker.providers.lorem.en_US import Provider as EnLorem
+        from faker.providers.lorem.fr_FR import Provider as FrLorem
+
+        out.update(fold_key(w) for w in (*EnLorem.word_list, *FrLorem.word_list))
+    except ImportError:  # pragma: no cover - faker is a core dependency
+        pass
+    try:
+        from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP
+        from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP
+
+        out.update(fold_key(w) for w in (*EN_STOP, *FR_STOP))
+    except ImportError:  # pragma: no cover - spaCy is in the pii extra
+        pass
+    out.discard("")
+    return frozenset(out)
+
+
+@cache
+def street_words(kind: str = "suffixes") -> frozenset[str]:
+    """Folded street types of French, English, Italian, Spanish and Portuguese addresses, from
+    Faker's packaged lists: ``suffixes`` end a street name ("Baker Street", "Eriksson Bridge"),
+    ``prefixes`` start one ("Via Roma", "Rua Nova", "rue de la Paix")."""
+    out: set[str] = set()
+    for locale in STREET_LOCALES:
+        try:
+            module = importlib.import_module(f"faker.providers.address.{locale}")
+        except ImportError:  # pragma: no cover
+            continue
+        attrs = module.Provider.__dict__
+        for name in (f"street_{kind}",):
+            for word in _names(attrs.get(name)):
+                key = fold_key(word)
+                if key and " " not in key and len(key) > 2:
+                    out.add(key)
+    return frozenset(out)
+
+
+@cache
+def org_words() -> frozenset[str]:
+    """Folded words that head or end organisation, event and law names ("Inc", "Research",
+    "Orchestra", "Act"), with Faker's company suffixes."""
+    out = {fold_key(w) for w in ORG_WORDS}
+    try:
+        import faker.providers.company as company_pkg
+
+        for info in pkgutil.iter_modules(company_pkg.__path__):
+            if info.name.split("_")[0] not in ("en", "fr", "de", "it", "es", "nl", "pt"):
+                continue
+            module = importlib.import_module(f"faker.providers.company.{info.name}")
+            for word in _names(module.Provider.__dict__.get("company_suffixes")):
+                key = fold_key(word)
+                if key and " " not in key and len(key) > 1:
+                    out.add(key)
+    except ImportError:  # pragma: no cover
+        pass
+    return frozenset(out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 # Entity types (Presidio spelling where Presidio has one, so results compare 1:1).
 EMAIL = "EMAIL_ADDRESS"
@@ -97,6 +98,12 @@ def resolve_overlaps(spans: Iterable[Span], priority: dict[str, int] | None = No
     it), then longer, then earlier, then detector name: a total order, so the result never depends
     on the order detectors ran in.
     """
+    spans = list(spans)
+    if len(spans) < 2:
+        return spans
+    by_start = sorted(spans)
+    if all(a.end <= b.start for a, b in pairwise(by_start)):
+        return by_start  # nothing overlaps: the common case
     prio = priority or {}
     ranked = sorted(
         spans,

@@ -24,83 +24,114 @@ from tamis.errors import TamisError
 from tamis.pii.base import Detector, detectors
 from tamis.pii.directory import FIRST, FULL, LAST, MemberDirectory
 from tamis.pii.fold import fold_key
-from tamis.pii.lexicon import TITLES, person_names, places, stop_words
+from tamis.pii.lexicon import (
+    TITLES,
+    common_words,
+    org_words,
+    person_names,
+    places,
+    stop_words,
+    street_words,
+)
 from tamis.pii.spans import PERSON, Span
 
 _UP = "A-ZÀ-ÖØ-ÞĀ-ſŒŠŽŸ"
 _LOW = "a-zß-öø-ÿĀ-ſœšžÿ"
 TOKEN_PATTERN = rf"[{_UP}](?<![\w@#/.\-'’][{_UP}])[\w'’]*(?:-[\w'’]+)*(?![\w@])"
 _SENTENCE_END = frozenset('.!?:;\n\x00…•·|»«"“”()[]{}*#>-–—')
-_TITLE_RX = re.compile(r"(?<![\w])(?:" + "|".join(re.escape(t) for t in TITLES) + r")[ \t]*$")
 STRONG_CUES = (
-    r"merci(?:\s+(?:à|a|beaucoup\s+à))?",
-    r"thanks?(?:\s+(?:to|you))?",
-    r"thank\s+you",
-    r"bravo(?:\s+à)?",
-    r"félicitations(?:\s+à)?",
-    r"congrat(?:ulation)?s(?:\s+to)?",
-    r"kudos(?:\s+to)?",
-    r"shout[- ]?out(?:\s+to)?",
-    r"hello",
-    r"hi",
-    r"hey",
-    r"dear",
-    r"cher",
-    r"chère",
-    r"salut",
-    r"bonjour",
-    r"coucou",
-    r"signed",
-    r"signé",
-    r"cc",
-    r"feat\.?",
-    r"name",
-    r"nom",
-    r"prénom",
-    r"full name",
-    r"contact",
-    r"de la part de",
-    r"written by",
-    r"écrit par",
-    r"posted by",
-    r"publié par",
-    r"avec",
-    r"with",
-    r"by",
-    r"par",
-    r"and",
-    r"et",
-    r"&",
-    r"said",
-    r"says",
-    r"a dit",
-    r"selon",
-    r"according to",
-    r"met",
-    r"rencontré",
-    r"rencontrer",
-    r"meet",
-    r"ask",
-    r"demande à",
-    r"married",
-    r"marié(?:e)? à",
-    r"son",
-    r"daughter",
-    r"wife",
-    r"husband",
-    r"fils",
-    r"fille",
-    r"femme",
-    r"mari",
-    r"collègue",
-    r"colleague",
-    r"manager",
-    r"friend",
-    r"ami(?:e)?",
-    r"mr",
-    r"mrs",
+    "merci", "merci à", "merci a", "merci beaucoup à", "thanks", "thank", "thanks to",
+    "thank you", "bravo", "bravo à", "félicitations", "félicitations à", "congrats",
+    "congrats to", "congratulations", "congratulations to", "kudos", "kudos to", "shout-out",
+    "shoutout", "shout out", "shout-out to", "shoutout to", "shout out to", "hello", "hi", "hey",
+    "dear", "cher", "chère", "salut", "bonjour", "coucou", "signed", "signé", "cc", "feat",
+    "feat.", "name", "name is", "my name is", "i'm", "i am", "im", "je m'appelle", "nom",
+    "prénom", "full name", "de la part de", "written by", "écrit par", "posted by",
+    "publié par", "selon", "according to", "married", "marié à", "mariée à", "son", "daughter",
+    "wife", "husband", "fils", "fille", "femme", "mari", "collègue", "colleague", "friend",
+    "ami", "amie", "kid", "brother", "sister", "frère", "sœur", "mom", "dad", "uncle", "aunt",
+    "oncle", "tante",
+)  # fmt: skip
+WEAK_CUES = (
+    "contact", "avec", "with", "by", "par", "and", "et", "&", "said", "says", "a dit", "met",
+    "rencontré", "rencontrer", "meet", "ask", "demande à", "manager", "told", "called", "call",
+    "appelle", "appeler", "joined", "invite", "invited",
+)  # fmt: skip
+DETERMINERS = (
+    "the", "a", "an", "this", "that", "our", "their", "his", "her", "its", "le", "la", "les",
+    "l'", "l’", "un", "une", "du", "des", "au", "aux", "ce", "cet", "cette", "ces", "notre",
+    "leur", "son", "sa", "ses",
+)  # fmt: skip
+# what follows a person's name: speech and everyday verbs, a possessive, a speaker's colon
+AFTER_CUES = (
+    r"'s",
+    r"’s",
+    r"\s*:",
+    r"\s*,\s*(?:who|qui|aged|âgée?|\d{1,2}\s*(?:ans|years?))",
+    r"\s+(?:said|says|told|asked|asks|wrote|writes|tweeted|replied|explained|added|noted|"
+    r"thinks|believes|lives|lived|works|worked|spent|joined|met|called|shouted|went|got|"
+    r"loves|likes|wants|wanted|agreed|announced|posted|shared|is|was|has|had|will|would|"
+    r"did|does|can|could|should|and\s+I|and\s+me|"
+    r"a\s+dit|a\s+déclaré|déclare|explique|a\s+expliqué|ajoute|habite|travaille|vit|"
+    r"est\s+née?|a\s+été|était|est|a|sera|viendra|pense|souhaite)(?![\w'’])",
 )
-_CUE_RX = re.compile(r"(?i)(?<![\w])(?:" + "|".join(STRONG_CUES) + r")[\s,:]*$")
+_AFTER_RX = re.compile(r"(?:" + "|".join(AFTER_CUES) + r")")
+_COMPANY_AFTER_RX = re.compile(
+    r"[ \t]*(?:,[ \t]*)?(?:S\.A\.|S\.A\.S\.|S\.A\.R\.L\.|S\.L\.|S\.p\.A\.|&[ \t]*(?:Co|Cie)\b|"
+    r"and[ \t]+Sons\b|et[ \t]+Fils\b|e[ \t]+(?:Filhos|figli)\b|y[ \t]+(?:Hijos|Asociados)\b|"
+    r"(?:SA|SAS|SARL|EURL|SNC|AB|AG|GmbH|Inc|LLC|Ltd|PLC|BV|NV|Oy|ASA|KG)\b)"
+)
+_SPEECH_RX = re.compile(
+    r"\s+(?:said|says|told|asked|wrote|tweeted|replied|explained|a\s+dit|a\s+déclaré|"
+    r"déclare|explique|a\s+expliqué)(?![\w'’])"
+)
+_STRONG = frozenset(STRONG_CUES)
+_WEAK = frozenset(WEAK_CUES)
+_DETERMINERS = frozenset(DETERMINERS)
+_TITLE_ENDS = frozenset(t[-1] for t in TITLES)
+_TITLES = frozenset(TITLES)  # case matters: "Me Dupont" (Maître), "call me Jean"
+
+
+def _words_before(text: str, start: int) -> list[str]:
+    """The (up to) three lower-cased words right before ``start``, nearest last, with the
+    punctuation that ends a cue ("Merci à, ", "Name: ") stripped."""
+    return text[max(0, start - 32) : start].lower().rstrip(" \t,:").split()[-3:]
+
+
+def _cued(words: list[str], cues: frozenset[str]) -> bool:
+    return bool(words) and (
+        words[-1] in cues
+        or " ".join(words[-2:]) in cues
+        or (len(words) == 3 and " ".join(words) in cues)
+    )
+
+
+def _titled(text: str, start: int) -> bool:
+    if start < 2 or text[start - 2] not in _TITLE_ENDS:
+        return False
+    words = text[max(0, start - 14) : start].split()
+    return bool(words) and words[-1] in _TITLES and text[start - 1] in " \t"
+
+
+# lower-case particles inside names: "Maika van de Noort", "Jean de La Fontaine"
+_GAP_RX = re.compile(
+    r"(?:[ \-]|\.[ \-]?|[ ](?:van|von|de|der|den|du|da|di|del|della|des|la|le|ten|ter|bin|ibn|"
+    r"al|el|y|dos|das)(?:[ ](?:de|der|den|la|le))?[ ])"
+)
+# a gazetteer name that is also an everyday word is ambiguous, except these common given names
+_NAME_WORDS = frozenset(["claire", "pierre", "francois", "grace", "guy", "rose", "hope", "bill"])
+
+_TITLE_KEYS = frozenset(fold_key(t) for t in TITLES) - {"me"}  # "Me" is also "me"
+
+# token flags
+(
+    STOP, PLACE, FIRST_NAME, CORE_FIRST, LAST_NAME, COMMON, STREET, ORG, INITIAL, PARTICLE,
+    STREET_PREFIX,
+) = (1 << i for i in range(11))  # fmt: skip
+_PARTICLES = frozenset(
+    ["de", "du", "des", "la", "le", "van", "von", "der", "den", "da", "di", "del"]
+)
+NAME = FIRST_NAME | LAST_NAME
 
 
 def _sentence_start(text: str, start: int) -> bool:
@@ -111,18 +142,34 @@ def _sentence_start(text: str, start: int) -> bool:
 
 
 class HeuristicNameDetector:
-    """Names of anyone: gazetteers, capitalisation, titles and cue words (no model)."""
+    """Names of anyone: gazetteers, capitalisation, titles and cue words (no model).
+
+    Tokens are capitalised words; each is classified once per process (a memo keyed by the
+    word): function word, place, first name (French/English or other locale), last name,
+    everyday word, street type, organisation word, initial. Runs of tokens one space, hyphen,
+    initial's period or lower-case particle apart are scored by what they hold and what
+    surrounds them: a title before ("M.", "Mme", "Dr", "Mrs"), a strong cue ("merci à", "thanks
+    to", "my name is"), a weak cue ("with", "et"), a verb or possessive after ("X said",
+    "X's"). A run with a street or organisation word ("Eriksson Bridge", "Wolfram Research") or
+    right after a determiner ("the Princess Royal") is not a person; a gazetteer name that is
+    also an everyday word ("Baby", "Power") counts as a name only next to stronger evidence.
+    """
 
     id = "person.heuristic.v1"
     types: tuple[str, ...] = (PERSON,)
     prefilter: str | None = None
-    max_run = 4
+    max_run = 5
 
     def __init__(self) -> None:
         self._rx = re.compile(TOKEN_PATTERN)
         self._first, self._last = person_names()
         self._stop = stop_words()
         self._places = places()
+        self._common = common_words() - _NAME_WORDS
+        self._street = street_words("suffixes")
+        self._street_prefixes = street_words("prefixes")
+        self._org = org_words()
+        self._info: dict[str, int] = {}
 
     def __getstate__(self) -> dict[str, object]:
         return {}
@@ -130,82 +177,165 @@ class HeuristicNameDetector:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__init__()  # type: ignore[misc]
 
-    def _runs(self, text: str) -> list[list[tuple[int, int, str]]]:
-        """Consecutive capitalised tokens (one space or hyphen apart), split at non-name words."""
-        runs: list[list[tuple[int, int, str]]] = []
-        current: list[tuple[int, int, str]] = []
-        stop, places_ = self._stop, self._places
+    def _classify(self, word: str) -> int:
+        key = fold_key(word)
+        flags = 0
+        if key in _TITLE_KEYS:
+            return STOP  # a title ends a run; the run after it is "titled"
+        if key in _PARTICLES:
+            return PARTICLE  # "Jean de La Fontaine", "Ludwig Van Beethoven"
+        if len(word) == 1:
+            return INITIAL
+        if key in self._stop:
+            flags |= STOP
+        tier = self._first.get(key) or self._first.get(key.split(" ")[0])
+        if tier:
+            flags |= FIRST_NAME | (CORE_FIRST if tier == 2 else 0)
+        if key in self._last:
+            flags |= LAST_NAME
+        if key in self._places and not tier:
+            flags |= PLACE
+        if key in self._common:
+            flags |= COMMON
+        if not flags & CORE_FIRST:  # "Ford", "Hill" stay names; "Bridge", "Rua" are streets
+            if key in self._street:
+                flags |= STREET
+            elif key in self._street_prefixes:
+                flags |= STREET_PREFIX
+        if not flags & NAME and key in self._org:
+            flags |= ORG
+        return flags
+
+    def _runs(self, text: str) -> list[list[tuple[int, int, int]]]:
+        """Consecutive capitalised tokens, split at function words and places."""
+        runs: list[list[tuple[int, int, int]]] = []
+        current: list[tuple[int, int, int]] = []
+        info = self._info
+        if len(info) > 200_000:
+            info.clear()
+        gap = _GAP_RX.fullmatch
         for m in self._rx.finditer(text):
-            start, end = m.span()
             word = m.group()
-            if any(c.isdigit() or c == "_" for c in word):
+            flags = info.get(word)
+            if flags is None:
+                flags = -1 if any(c.isdigit() or c == "_" for c in word) else self._classify(word)
+                info[word] = flags
+            if flags < 0 or (flags & PARTICLE and not current):
                 continue
-            key = fold_key(word)
-            if key in stop or (key in places_ and key not in self._first):
+            start, end = m.span()
+            if flags & STOP and flags & ORG and current and start - current[-1][1] == 1:
+                current.append((start, end, flags))  # "Raynaud SARL": the run is a company
+                runs.append(current)
+                current = []
+                continue
+            if flags & (STOP | PLACE) and not (flags & PLACE and _titled(text, start)):
                 if current:
                     runs.append(current)
                     current = []
                 continue
-            if current and not (start - current[-1][1] == 1 and text[start - 1] in " -"):
-                runs.append(current)
-                current = []
-            current.append((start, end, key))
+            if current:
+                prev_end = current[-1][1]
+                between = text[prev_end:start]
+                if (
+                    not (gap(between) and (between[0] != "." or current[-1][2] & INITIAL))
+                    or len(between) > 12
+                ):
+                    runs.append(current)
+                    current = []
+            current.append((start, end, flags))
         if current:
             runs.append(current)
         return runs
 
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
         out: list[Span] = []
-        first, last = self._first, self._last
+        prev_titled_end = -10
         for run in self._runs(text):
+            # leading words that cannot start a name: "Ask Zoltan", "Hey LOOK"
+            while (
+                len(run) > 1
+                and (
+                    run[0][2] & (COMMON | ORG)
+                    or (not run[0][2] & NAME and _sentence_start(text, run[0][0]))
+                )
+                and not run[0][2] & INITIAL
+            ):
+                run = run[1:]
+            while len(run) > 1 and run[-1][2] & (INITIAL | PARTICLE):
+                run = run[:-1]
             if len(run) > self.max_run:
                 continue  # a title or a headline, not a name
-            if (
-                len(run) >= 2
-                and run[0][2] not in first
-                and run[0][2] not in last
-                and _sentence_start(text, run[0][0])
-            ):
-                run = run[1:]  # "Ask Zoltan": an unknown capitalised word opening a sentence
             start, end = run[0][0], run[-1][1]
-            lo = max(0, start - 30)
-            titled = _TITLE_RX.search(text, max(0, start - 14), start) is not None
-
-            def cued(lo: int = lo, start: int = start, titled: bool = titled) -> bool:
-                return titled or _CUE_RX.search(text[lo:start]) is not None
-
-            keys = [k for _, _, k in run]
+            if (
+                len(run) == 1
+                and not run[0][2] & NAME
+                and _SPEECH_RX.match(text, end) is None
+                and text[start - 2 : start - 1] not in _TITLE_ENDS
+                and (start - prev_titled_end > 6 or prev_titled_end < 0)
+                and not _cued(_words_before(text, start), _STRONG)
+            ):
+                continue  # one capitalised word, not a name, nothing around it
+            flags = [f for _, _, f in run]
+            any_flags = 0
+            for f in flags:
+                any_flags |= f
+            titled = _titled(text, start)
+            if not titled and prev_titled_end >= 0 and 0 < start - prev_titled_end <= 6:
+                # "MM. Pearson et Feal-Martinez": a title governs a coordinated name
+                titled = text[prev_titled_end:start].strip(" ,") in ("et", "and", "&", "")
             if titled:
-                score, why = 0.9, "after a title"
-            elif len(run) >= 2:
-                n_first = sum(1 for k in keys if k in first or k.split(" ")[0] in first)
-                known = sum(1 for k in keys if k in first or k in last or k.split(" ")[0] in first)
-                if n_first and known == len(run):
+                prev_titled_end = end
+                if len(run) == 1 and flags[0] & INITIAL:
+                    continue
+                out.append(Span(start, end, PERSON, 0.9, self.id, "after a title"))
+                continue
+            if (
+                any_flags & ORG
+                or (len(run) > 1 and (flags[-1] & STREET or flags[0] & STREET_PREFIX))
+                or (len(run) == 1 and flags[0] & (INITIAL | STREET | STREET_PREFIX))
+            ):
+                continue  # "Wolfram Research", "Eriksson Bridge", "Rua Nova"
+            if _COMPANY_AFTER_RX.match(text, end):
+                continue  # "Hervé Martin S.A.", "Jhaveri and Sons", "Lecoq et Fils"
+            before = _words_before(text, start)
+            if before and before[-1] in _DETERMINERS and text[start - 1] not in ",:":
+                continue  # "the Princess Royal", "du Premier Protocole"
+            strong = _cued(before, _STRONG)
+            names = [f for f in flags if f & NAME and not f & COMMON]
+            word = text[start:end]
+            if len(run) >= 2:
+                n_first = sum(1 for f in names if f & FIRST_NAME)
+                shaped = all(not f & COMMON or f & NAME for f in flags) and not word.isupper()
+                if n_first and len(names) == sum(1 for f in flags if not f & (INITIAL | PARTICLE)):
                     score, why = 0.9, "first and last names from gazetteers"
-                elif n_first or known == len(run):
+                elif names and shaped:
                     score, why = 0.8, "capitalised name with a gazetteer name"
-                elif cued():
+                elif shaped and (strong or _cued(before, _WEAK) or _AFTER_RX.match(text, end)):
                     score, why = 0.7, "capitalised words after a cue"
                 else:
                     continue
             else:
-                key = keys[0]
-                word = text[start:end]
-                if word.isupper() and len(word) > 1 and not cued():
+                f = flags[0]
+                if word.isupper() and not strong:
                     continue  # acronyms
                 at_start = _sentence_start(text, start)
-                if key in first:
-                    score = 0.45 if at_start else (0.7 if first[key] == 2 else 0.6)
+                after = _AFTER_RX.match(text, end) is not None
+                if f & FIRST_NAME and not f & COMMON:
+                    score = 0.45 if at_start else (0.7 if f & CORE_FIRST else 0.6)
                     why = "first name from a gazetteer"
-                elif key in last:
+                    if after:
+                        score, why = max(score, 0.7), why + " before a verb"
+                elif f & LAST_NAME and not f & COMMON:
                     score = 0.3 if at_start else 0.55
                     why = "last name from a gazetteer"
-                elif not at_start and cued():
-                    score, why = 0.4, "capitalised word after a cue"
+                    if after:
+                        score, why = max(score, 0.6), why + " before a verb"
+                elif not f & COMMON and (strong or _SPEECH_RX.match(text, end)):
+                    score, why = 0.45, "capitalised word"
                 else:
                     continue
-                if score < 0.7 and cued():
-                    score += 0.2
+                if score < 0.7 and (strong or _cued(before, _WEAK)):
+                    score += 0.2 if strong or f & NAME else 0.1
                     why += " after a cue"
             out.append(Span(start, end, PERSON, round(min(score, 0.95), 2), self.id, why))
         return out
@@ -221,12 +351,16 @@ class MemberNameDetector:
     def __init__(self, directory: MemberDirectory | None) -> None:
         self.directory = directory
         self._stop = stop_words()
+        self._stop_memo: dict[str, bool] = {}
 
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
         if self.directory is None or not len(self.directory):
             return []
         out: list[Span] = []
         stop = self._stop
+        stop_memo = self._stop_memo
+        if len(stop_memo) > 100_000:
+            stop_memo.clear()
         n = len(text)
         for match in self.directory.matches(text):
             start, end, kinds = match.start, match.end, match.kinds
@@ -244,7 +378,10 @@ class MemberNameDetector:
             word = text[start:end]
             if not word[:1].isupper():
                 continue
-            if fold_key(word) in stop:
+            is_stop = stop_memo.get(word)
+            if is_stop is None:
+                is_stop = stop_memo[word] = fold_key(word) in stop
+            if is_stop:
                 continue
             if word.isupper() and len(word) <= 3:
                 continue
@@ -263,6 +400,7 @@ DEFAULT_MODELS: dict[str, tuple[str, ...]] = {
     "en": ("en_core_web_sm", "en_core_web_md"),
 }
 _NER_LABELS = frozenset({"PER", "PERSON"})
+_CITATION_RX = re.compile(r"\s(?:v|vs|c)\.?\s+[A-ZÀ-Ý]")
 
 
 class NerNameDetector:
@@ -294,6 +432,7 @@ class NerNameDetector:
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_nlp"] = {}
+        state.pop("_lex", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -328,6 +467,45 @@ class NerNameDetector:
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
         return self.detect_many([text], [lang])[0]
 
+    def _vet(self, text: str, start: int, end: int) -> str | None:
+        """Why a statistical PER entity is kept, or ``None`` when the gazetteers say it is not
+        a person: it holds an organisation, law or street word ("Premier Protocole",
+        "Poole Magistrates"), it follows a determiner ("du Premier Protocole"), it is a case
+        citation ("Richardson v. Ramirez", "X c. France") or is made of everyday words only."""
+        lex = self._lexicon()
+        value = text[start:end]
+        if _CITATION_RX.search(value) or _CITATION_RX.match(text, end):
+            return None
+        before = _words_before(text, start)
+        if (
+            before
+            and before[-1] in _DETERMINERS
+            and text[start - 1] not in ",:"
+            and not (_titled(text, start))
+        ):
+            return None
+        keys = fold_key(value).split()
+        if not keys:
+            return None
+        if any(k in lex["org"] or k in lex["street"] for k in keys if k not in lex["names"]):
+            return None
+        if all(k in lex["common"] and k not in lex["names"] for k in keys):
+            return None
+        return f"spaCy PER ({'title' if _titled(text, start) else 'model'})"
+
+    def _lexicon(self) -> dict[str, frozenset[str]]:
+        lex = self.__dict__.get("_lex")
+        if lex is None:
+            first, last = person_names()
+            lex = {
+                "org": org_words(),
+                "street": street_words("suffixes") | street_words("prefixes"),
+                "common": common_words() - _NAME_WORDS,
+                "names": frozenset(first) | frozenset(last),
+            }
+            self.__dict__["_lex"] = lex
+        return lex
+
     def detect_many(self, texts: Sequence[str], langs: Sequence[str | None]) -> list[list[Span]]:
         from tamis.pii.lang import guess_lang
 
@@ -352,9 +530,10 @@ class NerNameDetector:
                         if len(value) < 2 or not value[:1].isupper():
                             continue
                         offset = texts[i].index(value, start)
-                        out[i].append(
-                            Span(offset, offset + len(value), PERSON, 0.7, self.id, f"spaCy {lang}")
-                        )
+                        why = self._vet(texts[i], offset, offset + len(value))
+                        if why is None:
+                            continue
+                        out[i].append(Span(offset, offset + len(value), PERSON, 0.7, self.id, why))
         return out
 
 
