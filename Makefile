@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
-EXTRAS ?= dev,pii,reports,service,audit,lineage
+EXTRAS ?= dev,pii,reports,service,audit,lineage,spark
 STAMP  := $(VENV)/.installed-$(shell echo '$(EXTRAS)' | tr ',' '-')
 DEMO   ?= demo
 DEMO_MEMBERS ?= 20000
@@ -40,6 +40,7 @@ lint: venv
 bench: venv services
 	$(PY) -m pytest -m slow -q $(PYTEST_ARGS)
 	$(PY) bench/snapshot.py
+	$(PY) bench/engines.py
 	$(PY) bench/settings_load.py --seconds 15 --clients 64 --procs 1
 	$(PY) bench/settings_load.py --seconds 45 --clients 64 --procs 1 --kill-every 7
 

@@ -43,6 +43,15 @@ def snapshot_build(
         bool, typer.Option("--no-stages", help="Skip the text stages (redaction): benchmarks only.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+    engine: Annotated[str, typer.Option("--engine", help="embedded (default) or spark.")] = (
+        "embedded"
+    ),
+    master: Annotated[
+        str | None, typer.Option("--master", help="Spark master, e.g. local[4], yarn.")
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None, typer.Option("--spark-conf", help="Spark setting k=v (repeatable).")
+    ] = None,
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Processes for the text stages.")
     ] = min(2, os.cpu_count() or 1),
@@ -53,7 +62,7 @@ def snapshot_build(
     --cutoff 2026-01-01T00:00:00Z --out demo/snapshots/minimal
     """
     from tamis.keys import load_key
-    from tamis.pipeline.build import BuildRequest, build_snapshot
+    from tamis.pipeline.build import BuildRequest
     from tamis.policy import load_policy
 
     if consent not in ("auto", "export", "registry"):
@@ -86,7 +95,9 @@ def snapshot_build(
             observers=tuple(observers),
         )
         with progress_display(not quiet) as progress:
-            result = build_snapshot(request, progress)
+            from tamis.pipeline.engines import parse_conf, run_build
+
+            result = run_build(request, engine, master, parse_conf(spark_conf), progress)
     if not quiet:
         print_summary(result.manifest, result.out)
 

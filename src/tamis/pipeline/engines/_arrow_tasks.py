@@ -1,0 +1,343 @@
+"""Per-partition Arrow work that the Spark engine ships to its Python workers.
+
+Nothing here imports pyspark: every task takes an iterator of :class:`pyarrow.RecordBatch` and
+yields record batches (the shape ``DataFrame.mapInArrow`` wants), and calls the very code of the
+embedded engine: the export reader and its validation rules (:mod:`tamis.sources.reader`), the
+profile-record builder and the text-stage scheduler of :mod:`tamis.pipeline.build`, and the
+stage objects themselves. Tasks are module-level functions (bound with :func:`functools.partial`)
+so that workers import them by name instead of unpickling code.
+
+Two unified row shapes keep each input a single pass over the data:
+
+* a *read* row (:func:`read_schema`) is either a valid row of the table (the reject columns null)
+  or a rejected line (the table's columns null, ``_reason`` set), with its file, line, the file's
+  index in the table's file order and the reader's chunk number (so the quarantine keeps the
+  embedded engine's order);
+* a *processed* row (:data:`PROCESSED_SCHEMA`) is either a training record (``_t`` null) or a
+  tally row: ``x`` (excluded records by reason, kind, category), ``i`` (included records by
+  kind and category), ``s`` (a stage counter), ``q`` (a quarantine entry). The driver adds
+  up the tally rows; Spark writes the records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tamis.keys import PseudonymKey
+from tamis.pipeline import semantics
+from tamis.pipeline.build import STAGE_BATCH_ROWS, _profile_text
+from tamis.pipeline.runner import apply_stages
+from tamis.pipeline.stages import RECORD_SCHEMA, Stage
+from tamis.policy.categories import PROFILE_FIELDS, profile_kind
+from tamis.sources import reader
+from tamis.sources.schema import MEMBERS, Table
+from tamis.timefmt import ARROW_TS
+
+READ_EXTRA = pa.schema(
+    [
+        pa.field("_file", pa.string()),
+        pa.field("_line", pa.int64()),
+        pa.field("_fidx", pa.int64()),
+        pa.field("_chunk", pa.int64()),
+        pa.field("_field", pa.string()),
+        pa.field("_reason", pa.string()),
+        pa.field("_key", pa.string()),
+        pa.field("_member", pa.string()),
+    ]
+)
+
+RECORD_INPUT_SCHEMA = pa.schema(
+    [
+        pa.field("record_id", pa.string()),
+        pa.field("member_id", pa.string()),
+        pa.field("kind", pa.string()),
+        pa.field("created_at", ARROW_TS),
+        pa.field("lang", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field("visibility", pa.string()),
+        pa.field("_seq", pa.int64()),
+        pa.field("_q", pa.string()),
+    ]
+)
+
+TALLY_FIELDS = [
+    pa.field("_t", pa.string()),
+    pa.field("_a", pa.string()),
+    pa.field("_b", pa.string()),
+    pa.field("_c", pa.string()),
+    pa.field("_d", pa.string()),
+    pa.field("_n", pa.int64()),
+    pa.field("_i", pa.int64()),
+    pa.field("_j", pa.int64()),
+]
+PROCESSED_SCHEMA = pa.schema([*RECORD_SCHEMA, *TALLY_FIELDS])
+
+
+def read_schema(table: Table) -> pa.Schema:
+    """The unified row of a table read: its columns, then :data:`READ_EXTRA`."""
+    return pa.schema([*table.arrow_schema, *READ_EXTRA])
+
+
+def local_path(uri: str) -> str:
+    """A local path from what Spark reports as a file's path (``file:/a%20b`` -> ``/a b``)."""
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme in ("file", "") else uri
+
+
+def conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with exactly ``schema``'s columns and types (Spark may hand over large types)."""
+    n = batch.num_rows
+    arrays = []
+    for f in schema:
+        i = batch.schema.get_field_index(f.name)
+        col = batch.column(i) if i >= 0 else pa.nulls(n, f.type)
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks() if col.num_chunks else pa.array([], f.type)
+        if col.type != f.type:
+            col = col.cast(f.type)
+        arrays.append(col)
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _unify(
+    chunk: reader.ReadChunk, table: Table, fidx: int, chunk_no: pa.Array | int
+) -> pa.RecordBatch:
+    """One reader chunk as :func:`read_schema` rows: valid rows first, then the rejects."""
+    schema = read_schema(table)
+    valid = chunk.valid
+    n = valid.num_rows
+    columns: dict[str, pa.Array] = {name: valid.column(name) for name in table.names}
+    columns["_file"] = valid.column("_file")
+    columns["_line"] = valid.column("_line")
+    columns["_fidx"] = pa.array([fidx] * n, pa.int64())
+    if isinstance(chunk_no, int):
+        columns["_chunk"] = pa.array([chunk_no] * n, pa.int64())
+    else:
+        columns["_chunk"] = chunk_no
+    for name in ("_field", "_reason", "_key", "_member"):
+        columns[name] = pa.nulls(n, pa.string())
+    good = pa.RecordBatch.from_pydict(
+        {f.name: columns[f.name] for f in schema},
+        schema=schema,
+    )
+    if not chunk.rejects:
+        return good
+    r = chunk.rejects
+    lines = [x["line"] for x in r]
+    rows: dict[str, Any] = {
+        name: pa.nulls(len(r), table.arrow_schema.field(name).type) for name in table.names
+    }
+    rows.update(
+        {
+            "_file": pa.array([x["file"] for x in r], pa.string()),
+            "_line": pa.array(lines, pa.int64()),
+            "_fidx": pa.array([fidx] * len(r), pa.int64()),
+            "_chunk": pa.array(
+                [chunk_no] * len(r)
+                if isinstance(chunk_no, int)
+                else [(ln - 1) // reader.PARQUET_BATCH_ROWS for ln in lines],
+                pa.int64(),
+            ),
+            "_field": pa.array([x.get("field") for x in r], pa.string()),
+            "_reason": pa.array([x["reason"] for x in r], pa.string()),
+            "_key": pa.array([x.get("key") for x in r], pa.string()),
+            "_member": pa.array([x.get("member_id") for x in r], pa.string()),
+        }
+    )
+    bad = pa.RecordBatch.from_pydict({f.name: rows[f.name] for f in schema}, schema=schema)
+    return pa.Table.from_batches([good, bad]).combine_chunks().to_batches()[0]
+
+
+def read_files(batches: Iterable[pa.RecordBatch], table: Table) -> Iterator[pa.RecordBatch]:
+    """Task: read whole files with the embedded engine's reader (JSONL, or Parquet fallback).
+
+    Input rows: ``path`` (local), ``display`` (the name quarantine entries give), ``fidx``.
+    """
+    for batch in batches:
+        for path, display, fidx in zip(
+            batch.column("path").to_pylist(),
+            batch.column("display").to_pylist(),
+            batch.column("fidx").to_pylist(),
+            strict=True,
+        ):
+            for number, chunk in enumerate(reader.read_table(Path(path), table, display=display)):
+                yield _unify(chunk, table, fidx, number)
+
+
+def validate_parquet(
+    batches: Iterable[pa.RecordBatch], table: Table, files: dict[str, tuple[str, int]]
+) -> Iterator[pa.RecordBatch]:
+    """Task: validate rows that Spark's Parquet reader read, with the reader's own rules.
+
+    Input rows: the table's columns present in the files, ``_path`` (Spark's file path) and
+    ``_row`` (0-based row in its file). ``files`` maps a local path to (display name, index).
+    """
+    raw_schema = reader._raw_schema(table)
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        paths = batch.column("_path")
+        for uri in pc.unique(paths).to_pylist():
+            part = batch.filter(pc.equal(paths, uri))
+            display, fidx = files[local_path(uri)]
+            arrays = []
+            for c in table.columns:
+                i = part.schema.get_field_index(c.name)
+                if i < 0:
+                    arrays.append(pa.nulls(part.num_rows, raw_schema.field(c.name).type))
+                    continue
+                col = part.column(i)
+                if pa.types.is_large_list(col.type):
+                    col = col.cast(pa.list_(pa.large_string()))
+                arrays.append(reader._parquet_column(col, c, display))
+            raw = pa.Table.from_arrays(arrays, names=raw_schema.names)
+            lines = pc.add(part.column("_row"), 1).cast(pa.int64())
+            chunk = reader._validate(raw, lines, table, display, [])
+            valid_lines = chunk.valid.column("_line")
+            chunk_no = pc.divide(pc.subtract(valid_lines, 1), reader.PARQUET_BATCH_ROWS)
+            yield _unify(chunk, table, fidx, chunk_no.cast(pa.int64()))
+
+
+# --- members -------------------------------------------------------------------------------------
+
+
+def add_member_refs(
+    batches: Iterable[pa.RecordBatch], key: PseudonymKey
+) -> Iterator[pa.RecordBatch]:
+    """Task: append ``member_ref`` (HMAC-SHA256 pseudonym) to rows with a ``member_id``."""
+    for batch in batches:
+        refs = pa.array(
+            [key.member_ref(m) for m in batch.column("member_id").to_pylist()], pa.string()
+        )
+        yield pa.RecordBatch.from_arrays(
+            [*batch.columns, refs], names=[*batch.schema.names, "member_ref"]
+        )
+
+
+def profile_records(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Task: one text record per member and profile field group with a value (as the embedded
+    engine's ``_profile_chunks``). Input: the members table's columns and ``member_ref``."""
+    for raw in batches:
+        if not raw.num_rows:
+            continue
+        refs = raw.column("member_ref").cast(pa.string())
+        batch = conform(raw, MEMBERS.arrow_schema)
+        n = batch.num_rows
+        parts = []
+        for group, (fields, _category) in PROFILE_FIELDS.items():
+            text = _profile_text(batch, fields)
+            present = pc.is_valid(text)
+            if not pc.any(present).as_py():
+                continue
+            parts.append(
+                pa.RecordBatch.from_arrays(
+                    [
+                        pc.binary_join_element_wise("profile", refs, group, ":"),
+                        batch.column("member_id"),
+                        pa.array([profile_kind(group)] * n, pa.string()),
+                        batch.column("created_at"),
+                        pa.nulls(n, pa.string()),
+                        text,
+                        pa.array([semantics.PROFILE_VISIBILITY] * n, pa.string()),
+                        pa.array([0] * n, pa.int64()),
+                        pa.nulls(n, pa.string()),
+                    ],
+                    schema=RECORD_INPUT_SCHEMA,
+                ).filter(present)
+            )
+        if parts:
+            yield from pa.Table.from_batches(parts).combine_chunks().to_batches()
+
+
+# --- records -------------------------------------------------------------------------------------
+
+
+def _tally_batch(rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
+    """Tally rows (``_t``, ``_a`` .. ``_d``, ``_n``, ``_i``, ``_j``) as a processed batch."""
+    n = len(rows)
+    cols: list[tuple[Any, ...]] = (
+        list(zip(*rows, strict=True)) if rows else [() for _ in TALLY_FIELDS]
+    )
+    arrays = [pa.nulls(n, f.type) for f in RECORD_SCHEMA]
+    arrays += [pa.array(list(col), f.type) for col, f in zip(cols, TALLY_FIELDS, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=PROCESSED_SCHEMA)
+
+
+def _record_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    n = batch.num_rows
+    arrays = [*batch.columns, *(pa.nulls(n, f.type) for f in TALLY_FIELDS)]
+    return pa.RecordBatch.from_arrays(arrays, schema=PROCESSED_SCHEMA)
+
+
+def process_records(
+    batches: Iterable[pa.RecordBatch], text_stages: list[Stage]
+) -> Iterator[pa.RecordBatch]:
+    """Task: count classified records, run the text stages on the included ones.
+
+    Input rows: the classification SQL's output (``reason`` null = in) with the carried column
+    ``_q``: a quarantine entry (JSON) for rows the reader rejected or whose id is not unique;
+    those become ``q`` tally rows and are neither counted as records nor classified further.
+    """
+    for raw in batches:
+        if not raw.num_rows:
+            continue
+        tally_rows: list[tuple[Any, ...]] = []
+        notes = raw.column("_q")
+        carrier = pc.is_valid(notes)
+        if pc.any(carrier).as_py():
+            for text in notes.filter(carrier).to_pylist():
+                q = json.loads(text)
+                order = q["chunk"] * 2 + q["dup"]  # the embedded engine's order in a file
+                tally_rows.append(  # Spark's to_json leaves null fields out
+                    ("q", q["file"], q.get("field"), q["reason"], q.get("key"), q["line"],
+                     q["fidx"], order)
+                )  # fmt: skip
+            raw = raw.filter(pc.invert(carrier))
+        reasons = raw.column("reason")
+        excluded = pc.is_valid(reasons)
+        if pc.any(excluded).as_py():
+            counts = Counter(
+                zip(
+                    reasons.filter(excluded).to_pylist(),
+                    raw.column("kind").filter(excluded).to_pylist(),
+                    raw.column("category").filter(excluded).to_pylist(),
+                    strict=True,
+                )
+            )
+            tally_rows += [("x", r, k, c, None, n, None, None) for (r, k, c), n in counts.items()]
+        kept = raw.filter(pc.invert(excluded))
+        if kept.num_rows:
+            records = conform(kept, RECORD_SCHEMA)
+            for offset in range(0, records.num_rows, STAGE_BATCH_ROWS):
+                output = apply_stages(text_stages, records.slice(offset, STAGE_BATCH_ROWS))
+                if output.batch.num_rows:
+                    yield _record_batch(output.batch)
+                    included = Counter(
+                        zip(
+                            output.batch.column("kind").to_pylist(),
+                            output.batch.column("category").to_pylist(),
+                            strict=True,
+                        )
+                    )
+                    tally_rows += [
+                        ("i", k, c, None, None, n, None, None) for (k, c), n in included.items()
+                    ]
+                tally_rows += [("x", r, k, c, None, n, None, None) for r, k, c, n in output.dropped]
+                for stage, counter in output.counts.items():
+                    tally_rows.append(("s", stage, None, None, None, 0, None, None))
+                    tally_rows += [
+                        ("s", stage, name, None, None, n, None, None) for name, n in counter.items()
+                    ]
+        if tally_rows:
+            yield _tally_batch(tally_rows)

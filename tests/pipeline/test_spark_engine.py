@@ -1,0 +1,325 @@
+"""The Spark engine writes the embedded engine's snapshot (issue 7).
+
+One SparkSession (``local[2]``) serves the whole file. Builds are few and small: the synthetic
+platform (300 members) through both engines, two Spark runs with different partitioning, and a
+sample of the property test's populations, merged into one export, against the reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("pyspark", reason="the Spark engine needs the extra tamis[spark]")
+
+from hypothesis import HealthCheck, given, settings
+from test_semantics_property import (
+    CUTOFF,
+    POLICY,
+    Event,
+    _event_line,
+    _ts,
+    populations,
+    reference,
+)
+
+from tamis.keys import load_key
+from tamis.lineage.merkle import merkle_root
+from tamis.pipeline.build import BuildRequest, build_snapshot
+from tamis.pipeline.engines import parse_conf, run_build
+from tamis.pipeline.engines.spark import (
+    SparkEngine,
+    content_digest_spark,
+    spark_session,
+    streaming_merkle_root,
+)
+from tamis.pipeline.manifest import verify_snapshot
+from tamis.policy import load_policy
+from tamis.synth import generate_platform
+from tamis_testing import write_export
+
+pytestmark = pytest.mark.spark
+
+SYNTH_CUTOFF = datetime(2026, 1, 1, tzinfo=UTC)
+# Fields that say when, where and by which engine a build ran; everything else must be equal.
+VOLATILE = {"built_at", "run_id", "engine", "files"}
+SAMPLE = 30
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    session = spark_session(
+        "local[2]",
+        {
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+            "spark.driver.memory": "1g",
+            "spark.sql.adaptive.coalescePartitions.enabled": "false",
+        },
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def platforms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("platform")
+    for fmt in ("jsonl", "parquet"):
+        generate_platform(root / fmt, members=300, seed=1, fmt=fmt)
+    return {fmt: root / fmt for fmt in ("jsonl", "parquet")}
+
+
+def _request(
+    export: Path, out: Path, policy: str = "linkedin-2025", stages: bool = True
+) -> BuildRequest:
+    return BuildRequest(
+        export_dir=export,
+        out=out,
+        policy=load_policy(policy),
+        cutoff=SYNTH_CUTOFF,
+        key=load_key(),
+        force=True,
+        run_stages=stages,
+    )
+
+
+def _spark_build(spark: Any, request: BuildRequest, partitions: int, batch: int = 10_000) -> dict:
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch))
+    return SparkEngine(request, spark=spark).run().manifest
+
+
+def _records(snapshot: Path) -> dict[str, tuple[Any, ...]]:
+    rows: dict[str, tuple[Any, ...]] = {}
+    for part in sorted((snapshot / "data").glob("*.parquet")):
+        for r in pq.read_table(part).to_pylist():
+            assert r["record_id"] not in rows
+            rows[r["record_id"]] = (r["member_ref"], r["kind"], r["category"], r["created_at"],
+                                    r["lang"], r["text"])  # fmt: skip
+    return rows
+
+
+def _quarantine(snapshot: Path) -> dict[str, list[dict[str, Any]]]:
+    folder = snapshot / "quarantine"
+    return {
+        p.stem: pq.read_table(p).to_pylist() for p in sorted(folder.glob("*.parquet"))
+    } if folder.is_dir() else {}  # fmt: skip
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _same_snapshot(embedded: Path, spark: Path) -> None:
+    a, b = _manifest(embedded), _manifest(spark)
+    assert b["engine"] == "spark" and a["engine"] == "embedded"
+    assert {k: v for k, v in b.items() if k not in VOLATILE} == {
+        k: v for k, v in a.items() if k not in VOLATILE
+    }
+    assert _records(spark) == _records(embedded)
+    assert _quarantine(spark) == _quarantine(embedded)
+    assert _sha(spark / "members.parquet") == _sha(embedded / "members.parquet")
+    verify_snapshot(spark)
+
+
+def _manifest(snapshot: Path) -> dict[str, Any]:
+    import json
+
+    manifest: dict[str, Any] = json.loads((snapshot / "manifest.json").read_text())
+    return manifest
+
+
+# --- no Spark needed ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 100])
+def test_streaming_merkle_root_is_the_merkle_root(n: int) -> None:
+    refs = sorted(f"ref{i:04d}" for i in range(n))
+    assert streaming_merkle_root(iter(refs)) == merkle_root(refs)
+
+
+def test_spark_conf_pairs() -> None:
+    assert parse_conf(["spark.a=1", "spark.b=x=y"]) == {"spark.a": "1", "spark.b": "x=y"}
+    with pytest.raises(Exception, match="key=value"):
+        parse_conf(["spark.a"])
+    with pytest.raises(Exception, match="--engine spark"):
+        run_build(_request(Path("x"), Path("y")), "embedded", master="local[2]")
+    with pytest.raises(Exception, match="available: embedded, spark"):
+        run_build(_request(Path("x"), Path("y")), "flink")
+
+
+def test_spark_refuses_deduplication_it_cannot_match(tmp_path: Path) -> None:
+    """``minimal`` deduplicates; the Spark engine says so before starting Spark."""
+    with pytest.raises(Exception, match="--engine embedded"):
+        SparkEngine(_request(tmp_path, tmp_path / "out", "minimal"))
+
+
+# --- both engines ---------------------------------------------------------------------------------
+
+
+def test_synthetic_platform_same_snapshot_on_both_engines(
+    spark: Any, platforms: dict[str, Path], tmp_path: Path
+) -> None:
+    export = platforms["jsonl"]
+    build_snapshot(_request(export, tmp_path / "embedded"))
+    manifest = _spark_build(spark, _request(export, tmp_path / "spark"), partitions=2)
+    _same_snapshot(tmp_path / "embedded", tmp_path / "spark")
+    assert manifest["records"]["included"] > 1000
+    assert manifest["stage_counts"]["pii.redact.v1"]  # the PII stage ran in the workers
+    data = spark.read.parquet(str(tmp_path / "spark" / "data"))
+    assert content_digest_spark(data) == manifest["content_digest"]
+
+
+def test_partitioning_does_not_change_the_data(
+    spark: Any, platforms: dict[str, Path], tmp_path: Path
+) -> None:
+    """Parquet input through Spark's reader; 2 vs 7 shuffle partitions and other batch sizes.
+    (Without the text stages, which the test above runs: they see one record at a time.)"""
+    export = platforms["parquet"]
+    build_snapshot(_request(export, tmp_path / "embedded", "minimal", stages=False))
+    one = _spark_build(spark, _request(export, tmp_path / "p2", "minimal", False), partitions=2)
+    two = _spark_build(spark, _request(export, tmp_path / "p7", "minimal", False), 7, batch=333)
+    assert one["content_digest"] == two["content_digest"]
+    assert one["members_root"] == two["members_root"]
+    assert _records(tmp_path / "p2") == _records(tmp_path / "p7")
+    _same_snapshot(tmp_path / "embedded", tmp_path / "p7")
+
+
+# --- a sample of the property test's populations --------------------------------------------------
+
+
+def _prefixed(
+    k: int, members: list[dict[str, Any]], events: list[Event], records: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[Event], list[dict[str, Any]]]:
+    """Population ``k`` with its own ids, so that many populations fit in one export."""
+    p = f"x{k}-"
+    return (
+        [{**m, "member_id": p + m["member_id"]} for m in members],
+        [
+            Event(
+                p + e.event_id,
+                p + e.member_id,
+                e.setting,
+                e.value,
+                e.ts,
+                e.offset_minutes,
+                e.broken,
+            )
+            for e in events
+        ],
+        [{**r, "record_id": p + r["record_id"], "member_id": p + r["member_id"]} for r in records],
+    )
+
+
+def _sample_populations() -> list[tuple[list[dict[str, Any]], list[Event], list[dict[str, Any]]]]:
+    drawn: list[Any] = []
+
+    @settings(
+        max_examples=SAMPLE,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(populations())
+    def draw(population: Any) -> None:
+        drawn.append(population)
+
+    draw()
+    return [_prefixed(k, *p) for k, p in enumerate(drawn[:SAMPLE])]
+
+
+# Rows the reader rejects or the builder quarantines, appended to the merged export: their
+# ids are not unique, a timestamp has no offset, a line is not JSON; none may reach a snapshot.
+MESSY_MEMBERS = [
+    {"member_id": "dup-m", "country": "FR", "birth_date": "1980-01-01",
+     "created_at": "2020-01-01T00:00:00Z"},
+    {"member_id": "dup-m", "country": "DE", "birth_date": "1981-01-01",
+     "created_at": "2020-01-01T00:00:00Z"},
+    {"member_id": "bad-m", "country": "FR", "created_at": "2020-01-01T00:00:00"},
+]  # fmt: skip
+MESSY_CONTENT: list[dict[str, Any] | str] = [
+    {"record_id": "dup-r", "member_id": "x0-m0", "kind": "post", "visibility": "public",
+     "created_at": "2025-01-01T00:00:00Z", "text": "a", "lang": "en"},
+    {"record_id": "dup-r", "member_id": "x0-m0", "kind": "post", "visibility": "public",
+     "created_at": "2025-01-01T00:00:00Z", "text": "b", "lang": "en"},
+    {"record_id": "bad-ts", "member_id": "x0-m0", "kind": "post", "visibility": "public",
+     "created_at": "2025-01-01 00:00:00", "text": "c", "lang": "en"},
+    {"record_id": "bad-kind", "member_id": "x0-m0", "kind": "story", "visibility": "public",
+     "created_at": "2025-01-01T00:00:00Z", "text": "d", "lang": "en"},
+    '{"record_id": "broken", "member_id": ',
+    {"record_id": "by-dup", "member_id": "dup-m", "kind": "post", "visibility": "public",
+     "created_at": "2025-01-01T00:00:00Z", "text": "e", "lang": "en"},
+]  # fmt: skip
+
+
+def test_property_sample_through_spark(spark: Any, tmp_path: Path) -> None:
+    sample = _sample_populations()
+    assert len(sample) == SAMPLE
+    members = [m for p in sample for m in p[0]]
+    events = [e for p in sample for e in p[1]]
+    records = [r for p in sample for r in p[2]]
+    export = write_export(
+        tmp_path / "export",
+        [
+            *(
+                {
+                    **m,
+                    "birth_date": m["birth_date"].isoformat() if m["birth_date"] else None,
+                    "created_at": "2020-01-01T00:00:00Z",
+                }
+                for m in members
+            ),
+            *MESSY_MEMBERS,
+        ],
+        [
+            *(
+                {
+                    "record_id": r["record_id"],
+                    "member_id": r["member_id"],
+                    "kind": r["kind"],
+                    "visibility": r["visibility"],
+                    "created_at": _ts(r["created_at"], r["offset"]),
+                    "text": f"text of {r['record_id']}",
+                    "lang": "en",
+                }
+                for r in records
+            ),
+            *MESSY_CONTENT,
+        ],
+        [_event_line(e) for e in events],
+    )
+
+    def request(out: str) -> BuildRequest:
+        return BuildRequest(
+            export_dir=export, out=tmp_path / out, policy=POLICY, cutoff=CUTOFF, key=load_key()
+        )
+
+    build_snapshot(request("embedded"))
+    manifest = _spark_build(spark, request("spark"), partitions=3)
+    want_ids: set[str] = set()
+    want_reasons: Counter[str] = Counter()
+    for p in sample:
+        ids, reasons = reference(*p)
+        want_ids |= ids
+        want_reasons.update(reasons)
+    # The messy rows: 5 content rows quarantined, 1 whose author's id is not unique.
+    want_reasons.update({"quarantined": 5, "member_unknown": 1})
+    assert set(_records(tmp_path / "spark")) == want_ids
+    assert manifest["records"]["excluded_by_reason"] == dict(sorted(want_reasons.items()))
+    assert manifest["quarantined"]["members"] == 3
+    _same_snapshot(tmp_path / "embedded", tmp_path / "spark")
+
+
+def test_workers_run_this_interpreter(spark: Any) -> None:
+    assert os.environ["PYSPARK_PYTHON"] == sys.executable
