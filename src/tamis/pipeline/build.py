@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import itertools
 import os
+import shutil
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -47,6 +48,7 @@ from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS, TABLES, Table
 from tamis.timefmt import format_instant
 
 CHUNK_ROWS = 262_144
+DUCKDB_MEMORY_LIMIT = os.environ.get("TAMIS_DUCKDB_MEMORY", "512MB")
 STAGE_BATCH_ROWS = 16_384
 ROWS_PER_FILE = 1_000_000
 BUILTIN_STAGE_MODULES = ("tamis.pipeline.pii_stage",)
@@ -250,6 +252,9 @@ class SnapshotBuilder:
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET threads = {max(1, min(2, os.cpu_count() or 1))}")
+        # Bounded memory whatever the input size: DuckDB spills (e.g. the duplicate-id pass over
+        # every record id) instead of growing; the spill files go with the build's workspace.
+        self.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         self.cutoff = request.cutoff.astimezone(UTC)
         self.report: dict[str, Any] = {}
         self.digest = ContentDigest(self.con)
@@ -731,9 +736,20 @@ class SnapshotBuilder:
         return BuildResult(request.out, manifest)
 
     def _build(self, run: BuildRun) -> dict[str, Any]:
+        try:
+            return self._build_in_workspace(run)
+        finally:
+            for spill in self.request.out.absolute().parent.glob(
+                f".{self.request.out.name}.tamis-tmp-{os.getpid()}-*.spill"
+            ):
+                shutil.rmtree(spill, ignore_errors=True)
+
+    def _build_in_workspace(self, run: BuildRun) -> dict[str, Any]:
         request = self.request
         text_stages = build_stages(request, self.purpose)
         with Workspace(request.out, force=request.force) as ws:
+            spill = ws.path.parent / f"{ws.path.name}.spill"
+            self.con.execute(f"SET temp_directory = '{_sql_path(spill)}'")
             inputs = self._inputs()
             quarantine = _Quarantine(ws.path / "quarantine", self.tally)
             self._load_members(quarantine)
