@@ -2,6 +2,10 @@
 #   make demo    generate a synthetic platform, import consent, build a snapshot with each preset
 #   make test    the whole test suite (unit, property, end-to-end, SQLite and PostgreSQL)
 #   make bench   benchmarks and slow scale tests (not in CI)
+#   make lint    ruff (lint + format check), mypy strict on src/tamis, bandit on src/tamis
+#   make fuzz    hypothesis fuzzing, FUZZ_EXAMPLES per target (make test runs a small budget),
+#                then the atheris harnesses of fuzz/ (not in CI)
+#   make chaos   SIGKILL campaigns on snapshot builds and registry writes (not in CI)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,8 +16,10 @@ STAMP  := $(VENV)/.installed-$(shell echo '$(EXTRAS)' | tr ',' '-')
 DEMO   ?= demo
 DEMO_MEMBERS ?= 20000
 CUTOFF ?= 2026-01-01T00:00:00Z
+FUZZ_EXAMPLES ?= 10000
+CHAOS_KILLS ?= 100
 
-.PHONY: venv demo test lint bench clean services
+.PHONY: venv demo test lint fuzz chaos bench clean services
 
 venv: $(STAMP)
 
@@ -29,13 +35,29 @@ services:
 demo: venv
 	@bash scripts/demo.sh "$(DEMO)" "$(DEMO_MEMBERS)" "$(CUTOFF)"
 
-test: venv services
+test: lint services
 	@bash scripts/ensure-chromium.sh
 	$(PY) -m pytest -n 2 -m "not slow" -q $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/bandit -q -r src/tamis -c pyproject.toml
+
+fuzz: venv
+	@rm -f .fuzz-tally.*
+	TAMIS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TAMIS_FUZZ_TALLY=$(CURDIR)/.fuzz-tally \
+		$(PY) -m pytest tests/fuzz -n 4 -q -p no:cacheprovider $(PYTEST_ARGS)
+	@$(PY) fuzz/tally.py .fuzz-tally
+	@if $(PY) -c 'import atheris' 2>/dev/null; then \
+		for h in fuzz/fuzz_*.py; do echo "atheris $$h"; \
+			$(PY) $$h -runs=$(FUZZ_EXAMPLES) 2>&1 | grep -E 'Done|ERROR|Traceback' || exit 1; \
+		done; \
+	else echo 'atheris is not installed: hypothesis was the only fuzzing engine'; fi
+
+chaos: venv services
+	$(PY) scripts/chaos.py --kills $(CHAOS_KILLS)
 
 bench: venv services
 	$(PY) -m pytest -m slow -q $(PYTEST_ARGS)
@@ -45,4 +67,4 @@ bench: venv services
 	$(PY) bench/settings_load.py --seconds 45 --clients 64 --procs 1 --kill-every 7
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO) .pytest_cache .hypothesis .fuzz-tally.*

@@ -19,6 +19,8 @@ ARROW_TS = pa.timestamp("us", tz="UTC")
 # Date, 'T' or space, time with optional fraction, then 'Z' or +HH:MM / -HH:MM (RFC 3339, 5.6).
 RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 _RFC3339 = re.compile(RFC3339_PATTERN)
+_MIN = pa.scalar(datetime.min.replace(tzinfo=UTC), ARROW_TS)
+_MAX = pa.scalar(datetime.max.replace(tzinfo=UTC), ARROW_TS)
 
 
 def parse_instant(text: str, *, what: str = "timestamp") -> datetime:
@@ -40,15 +42,19 @@ def parse_instant(text: str, *, what: str = "timestamp") -> datetime:
         value = datetime.fromisoformat(normalised)
     except ValueError as exc:
         raise TimestampError(f"{what} {text!r} is not a valid date and time: {exc}") from None
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise TimestampError(f"{what} {text!r} is out of range in UTC") from None
 
 
 def format_instant(value: datetime) -> str:
     """Canonical text form: UTC, microseconds only when present, 'Z' suffix."""
     value = value.astimezone(UTC)
+    text = f"{value.year:04d}-{value:%m-%dT%H:%M:%S}"  # strftime's %Y drops zeros before 1000
     if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{text}.{value.microsecond:06d}Z"
+    return f"{text}Z"
 
 
 def parse_instants(values: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -78,6 +84,9 @@ def parse_instants(values: pa.Array) -> tuple[pa.Array, pa.Array]:
             except TimestampError:
                 parsed.append(None)
         instants = pa.array(parsed, type=ARROW_TS)
+    # Arrow goes beyond Python's years 1-9999 (e.g. 0001-01-01T00:00:00+01:00): out of range.
+    in_range = pc.and_(pc.greater_equal(instants, _MIN), pc.less_equal(instants, _MAX))
+    instants = pc.if_else(in_range, instants, pa.scalar(None, ARROW_TS))
     ok = pc.and_kleene(shaped, pc.is_valid(instants))
     ok = pc.if_else(pc.is_null(values), pa.scalar(None, pa.bool_()), ok)
     return instants, ok

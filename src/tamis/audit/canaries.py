@@ -190,7 +190,7 @@ def draw_canaries(
     for f in fmts:
         if f.bits < 26:
             raise TamisError(f"canary format {f.name} has only {f.bits:.1f} bits (< 26)")
-    rng = random.Random(f"tamis.canaries.{seed}")
+    rng = random.Random(f"tamis.canaries.{seed}")  # nosec B311  # seeded, not for secrets
     seen: set[str] = set()
     out: list[Canary] = []
     for f in fmts:
@@ -260,7 +260,7 @@ def plant(
                     "text": c.text,
                 }
             )
-    rng = random.Random(f"tamis.canaries.positions.{canaries.seed}")
+    rng = random.Random(f"tamis.canaries.positions.{canaries.seed}")  # nosec B311  # seeded, not for secrets
     positions = sorted((rng.randrange(n + 1), i) for i in range(len(rows)))
     canary_table = pa.Table.from_pylist(rows, schema=table.schema)
     order: list[tuple[str, int]] = []

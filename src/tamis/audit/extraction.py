@@ -53,7 +53,7 @@ def _member_records(table: pa.Table, need: int, count: int, seed: int) -> list[s
             if t and len(t) >= need and not r.startswith(CANARY_PREFIX)
         }
     )
-    rng = random.Random(f"tamis.extraction.{seed}")
+    rng = random.Random(f"tamis.extraction.{seed}")  # nosec B311  # seeded, not for secrets
     return rng.sample(pool, min(count, len(pool)))
 
 
@@ -81,7 +81,7 @@ def extraction_audit(
             prefix = FORMATS[fmt].prefix
             width = max(len(c.secret.encode("utf-8")) for c in canaries.canaries) + 2
             for strategy in ("greedy", "beam"):
-                completion = model.generate([prefix], width, strategy)[0]  # type: ignore[arg-type]
+                completion = model.generate([prefix], width, strategy)[0]
                 hit = next((c for s, c in by_secret.items() if completion.startswith(s)), None)
                 rows.append(
                     {

@@ -112,7 +112,7 @@ def membership_inference(
             nonmembers.append(t)
             if n not in train_norm:
                 unique_non.append(t)
-    rng = random.Random(f"tamis.mia.{seed}")
+    rng = random.Random(f"tamis.mia.{seed}")  # nosec B311  # seeded, not for secrets
     members = rng.sample(members, min(max_per_side, len(members)))
     nonmembers = rng.sample(nonmembers, min(max_per_side, len(nonmembers)))
     unique_non = rng.sample(unique_non, min(max_per_side, len(unique_non)))

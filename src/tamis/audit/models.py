@@ -96,8 +96,8 @@ class HFCausalLM:
         self.torch = torch
         self.device = device
         self.batch_size = batch_size
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model: Any = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)  # nosec B615  # local files only
+        model: Any = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)  # nosec B615  # local files only
         self.model = model.to(device)
         self.model.eval()
         if self.tokenizer.pad_token_id is None:
@@ -144,7 +144,8 @@ class HFCausalLM:
             ids = self.bos + self._ids(t)
             pairs.append((ids[:1], ids[1:]))
         sums, counts = self._score(pairs)
-        return -sums / np.maximum(counts, 1)
+        losses: np.ndarray = -sums / np.maximum(counts, 1)
+        return losses
 
     def generate(
         self,

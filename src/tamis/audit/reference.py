@@ -340,7 +340,8 @@ class ReferenceGPT:
             ids = encode(t, self.cfg.ctx)
             pairs.append((ids[:1], ids[1:]))
         sums, counts = self._sum_targets(pairs)
-        return -sums / np.maximum(counts, 1)
+        losses: np.ndarray = -sums / np.maximum(counts, 1)
+        return losses
 
     def generate(
         self,

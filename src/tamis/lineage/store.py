@@ -413,7 +413,7 @@ def _insert_members(connection: sa.Connection, pk: int, members: pa.Table) -> No
     cursor = raw.cursor()
     try:
         cursor.executemany(
-            f"INSERT INTO snapshot_members ({columns}) VALUES (?, ?, ?, ?)",
+            f"INSERT INTO snapshot_members ({columns}) VALUES (?, ?, ?, ?)",  # nosec B608  # constant names, quoted literals
             ((pk, ref, cat, n) for ref, cat, n in zip(refs, cats, counts, strict=True)),
         )
     finally:

@@ -9,7 +9,7 @@ flat whatever the input size.
 from __future__ import annotations
 
 import multiprocessing
-import pickle
+import pickle  # nosec B403  # own worker processes
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -66,7 +66,7 @@ _worker_stages: list[Stage] = []
 
 def _init_worker(payload: bytes) -> None:
     global _worker_stages
-    _worker_stages = pickle.loads(payload)
+    _worker_stages = pickle.loads(payload)  # nosec B301  # own worker processes
 
 
 def _work(batch: pa.RecordBatch) -> StageOutput:

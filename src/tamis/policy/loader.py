@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tamis.errors import PolicyError
 from tamis.policy.model import Policy
@@ -179,7 +179,7 @@ def _valid_keys(loc: tuple[Any, ...]) -> str:
         "reason": model.Localised,
     }
     names = [p for p in loc[:-1] if isinstance(p, str)]
-    cls = model.Policy
+    cls: type[BaseModel] = model.Policy
     for part in reversed(names):
         if part in parents:
             cls = parents[part]

@@ -106,16 +106,13 @@ class Document:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Plot)]
 
     def render_html(self) -> str:
-        return _env().get_template("report.html.j2").render(doc=self, **_helpers())
+        return str(_env().get_template("report.html.j2").render(doc=self, **_helpers()))
 
     def render_markdown(self, plots_dir: str) -> str:
-        return (
-            _env()
-            .get_template("report.md.j2")
-            .render(doc=self, plots_dir=plots_dir, **_helpers())
-            .rstrip()
-            + "\n"
+        text: str = (
+            _env().get_template("report.md.j2").render(doc=self, plots_dir=plots_dir, **_helpers())
         )
+        return text.rstrip() + "\n"
 
     def write(self, out: Path) -> list[Path]:
         """Write ``out`` (``.html`` or ``.md``) and its sibling in the other format, with the

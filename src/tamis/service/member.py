@@ -30,7 +30,7 @@ NONMEMBER_PREFIX = "nonmember:"
 # Event ids: UUID 4 from a generator seeded once per process from the OS. os.urandom on every
 # request releases the GIL to the writer thread and costs a thread switch; uniqueness is what the
 # ids need (nothing relies on their secrecy: no endpoint looks an event up by id).
-_ids = random.Random(os.urandom(32))
+_ids = random.Random(os.urandom(32))  # nosec B311  # ids, not secrets
 _ids_lock = threading.Lock()
 os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))  # forked workers differ
 

@@ -126,12 +126,16 @@ def _read_jsonl(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
             n_lines = block.count(b"\n")
             raw: pa.Table | None = None
             rejects: list[dict[str, Any]] = []
-            try:
-                raw = pajson.read_json(io.BytesIO(block), parse_options=options)
-                if raw.num_rows != n_lines:  # blank lines: Arrow skips them, numbering would drift
+            # Arrow's reader only when every line starts with '{': it skips blank lines (with a
+            # line holding two objects, numbering would drift) and pyarrow 26 crashes (SIGSEGV)
+            # on a row that is not an object, e.g. a line `null`.
+            if block.startswith(b"{") and block.count(b"\n{") == n_lines - 1:
+                try:
+                    raw = pajson.read_json(io.BytesIO(block), parse_options=options)
+                    if raw.num_rows != n_lines:  # a line with two objects
+                        raw = None
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     raw = None
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                raw = None
             if raw is not None:
                 line_numbers = pa.array(range(first_line, first_line + n_lines), pa.int64())
             else:
@@ -243,16 +247,16 @@ def _reject(
 def _read_parquet(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
     try:
         pf = pq.ParquetFile(path)
-    except (OSError, pa.ArrowException) as exc:
+        present = set(pf.schema_arrow.names)
+    except (OSError, UnicodeDecodeError, pa.ArrowException) as exc:  # corrupt footer or names
         raise InputError(f"not a readable Parquet file ({exc})", file=name) from None
-    present = set(pf.schema_arrow.names)
     missing = [c.name for c in table.columns if c.required and c.name not in present]
     if missing:
         raise InputError(f"required column(s) missing: {', '.join(missing)}", file=name)
     columns = [c.name for c in table.columns if c.name in present]
     schema = _raw_schema(table)
     first = 1
-    for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
+    for batch in _batches(pf, columns, name):
         arrays = []
         for c in table.columns:
             if c.name in present:
@@ -263,6 +267,19 @@ def _read_parquet(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
         numbers = pa.array(range(first, first + batch.num_rows), pa.int64())
         first += batch.num_rows
         yield _validate(raw, numbers, table, name, [])
+
+
+def _batches(pf: pq.ParquetFile, columns: list[str], name: str) -> Iterator[pa.RecordBatch]:
+    """The file's batches; a corrupt page or footer is an InputError, not a crash."""
+    batches = pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (OSError, UnicodeDecodeError, pa.ArrowException) as exc:
+            raise InputError(f"not a readable Parquet file ({exc})", file=name) from None
+        if batch is None:
+            return
+        yield batch
 
 
 def _parquet_column(values: pa.Array, column: Column, name: str) -> pa.Array:
@@ -276,7 +293,8 @@ def _parquet_column(values: pa.Array, column: Column, name: str) -> pa.Array:
                 file=name,
                 field=column.name,
             )
-        return values.cast(ARROW_TS)  # typed: validation keeps it as is
+        # typed: validation keeps it as is; nanoseconds are truncated, as in text timestamps
+        return values.cast(ARROW_TS, safe=False)
     if column.kind == "date" and pa.types.is_date(t):
         return values.cast(pa.date32())
     target = _RAW_TYPES[column.kind]

@@ -88,7 +88,7 @@ class ContentMaker:
 
     def __call__(self, b: int) -> ContentBatch:
         p = self.p
-        rng = random.Random(f"tamis.synth:{p.seed}:content:{b}")
+        rng = random.Random(f"tamis.synth:{p.seed}:content:{b}")  # nosec B311  # seeded, not for secrets
         r = rng.random
         texts = self.texts
         texts.seed(rng)

@@ -122,7 +122,7 @@ class PeopleMaker:
         self._country_cum = cum
 
     def _rng(self, stream: str, b: int) -> random.Random:
-        return random.Random(f"tamis.synth:{self.p.seed}:{stream}:{b}")
+        return random.Random(f"tamis.synth:{self.p.seed}:{stream}:{b}")  # nosec B311  # seeded, not for secrets
 
     def __call__(self, b: int) -> PeopleBatch:
         p = self.p

@@ -153,7 +153,7 @@ def _compound(
 
 
 def _build_one(seed: int, spec: LocaleSpec) -> LocalePool:
-    rng = random.Random(f"tamis.synth:{seed}:pool:{spec.key}")
+    rng = random.Random(f"tamis.synth:{seed}:pool:{spec.key}")  # nosec B311  # seeded, not for secrets
     if spec.names is not None:
         male = _draw(seed, spec, spec.names, "first_male", FIRST_NAMES)
         female = _draw(seed, spec, spec.names, "first_female", FIRST_NAMES)

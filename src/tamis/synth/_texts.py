@@ -59,7 +59,7 @@ class TextMaker:
 
     def __init__(self, members: MemberIndex) -> None:
         self.members = members
-        self.rand: Callable[[], float] = random.Random(0).random
+        self.rand: Callable[[], float] = random.Random(0).random  # nosec B311  # seeded, not for secrets
         self.n_members = len(members)
         pools = members.pools
         self._lang_pool: dict[str, LocalePool] = {

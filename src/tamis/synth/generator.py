@@ -249,7 +249,7 @@ class _Synth:
         labels = [k for k in labels_for(consent_fmt) if k != UNKNOWN_MEMBER_LABEL]
         forced: dict[int, str] = {}
         if self.members >= 2 * len(labels):
-            chosen = random.Random(f"tamis.synth:{self.seed}:forced").sample(
+            chosen = random.Random(f"tamis.synth:{self.seed}:forced").sample(  # nosec B311  # seeded, not for secrets
                 range(self.members), len(labels)
             )
             forced = dict(zip(chosen, labels, strict=True))

@@ -61,6 +61,7 @@ from tamis.pipeline.publish import Workspace
 from tamis.pipeline.stages import RECORD_SCHEMA
 from tamis.sources.reader import table_files
 from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS, TABLES, Table
+from tamis.timefmt import ARROW_TS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -500,7 +501,7 @@ class SparkEngine:
                 ("member_id", pa.string()),
                 ("value", pa.bool_()),
                 ("event_id", pa.string()),
-                ("ts", tasks.ARROW_TS),
+                ("ts", ARROW_TS),
             ]
         )
         state = self._frame(
