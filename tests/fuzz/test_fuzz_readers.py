@@ -292,3 +292,18 @@ def test_parquet_corrupted_bytes(flips: list[tuple[int, int]], keep: int) -> Non
     for at, value in flips:
         data[at] = value
     check_parquet_bytes(bytes(data[: max(keep, len(data) - keep)]), CONTENT)
+
+
+def test_parquet_text_that_is_not_utf8_is_an_input_error(tmp_path: Path) -> None:
+    """Found by test_parquet_corrupted_bytes: Parquet does not check UTF-8, Arrow's to_pylist
+    then raised UnicodeDecodeError while quoting the value in a reject."""
+    from tamis.errors import InputError
+    from tamis.sources.reader import read_table
+
+    table = pa.Table.from_pylist(pq.read_table(pa.BufferReader(_VALID_PARQUET)).to_pylist()[:2])
+    bad = pa.array([b"po\xb8t", b"post"], pa.binary()).view(pa.string())
+    table = table.set_column(table.schema.get_field_index("kind"), "kind", bad)
+    path = tmp_path / "content.parquet"
+    pq.write_table(table, path)
+    with pytest.raises(InputError, match="not UTF-8"):
+        list(read_table(path, CONTENT, display=path.name))

@@ -301,11 +301,18 @@ def _parquet_column(values: pa.Array, column: Column, name: str) -> pa.Array:
     if pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_dictionary(t):
         values = values.cast(pa.string()) if pa.types.is_string(target) else values
     try:
-        return values.cast(target)
+        cast = values.cast(target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise InputError(
             f"column has type {t}, expected {target}", file=name, field=column.name
         ) from None
+    try:
+        cast.validate(full=True)  # Parquet does not check that its strings are UTF-8
+    except pa.ArrowInvalid:
+        raise InputError(
+            "column holds text that is not UTF-8", file=name, field=column.name
+        ) from None
+    return cast
 
 
 # --- validation --------------------------------------------------------------------------------
