@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,7 +53,10 @@ COPY (
 
 
 def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run a command in a child process; wall seconds and the child's peak RSS in MB."""
+    """Run a command in a child process; wall seconds and the child's peak RSS in MB.
+
+    The child runs in an empty directory with no ``TAMIS_DB``: no consent registry, so the build
+    records no lineage (the baseline has nothing of the kind either)."""
     wrapper = (
         "import resource, subprocess, sys, json;"
         "r = subprocess.run(sys.argv[1:]);"
@@ -61,12 +65,17 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, flo
         " 'cpu_s': u.ru_utime + u.ru_stime}))"
     )
     started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", wrapper, *argv],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
+    child_env = {**os.environ, **(env or {})}
+    child_env.pop("TAMIS_DB", None)
+    child_env["PYTHONPATH"] = str(ROOT.parent / "src")
+    with tempfile.TemporaryDirectory(prefix="tamis-bench-") as cwd:
+        result = subprocess.run(
+            [sys.executable, "-c", wrapper, *argv],
+            capture_output=True,
+            text=True,
+            env=child_env,
+            cwd=cwd,
+        )
     wall = time.perf_counter() - started
     info = json.loads(result.stdout.strip().splitlines()[-1])
     if info["rc"] != 0:

@@ -36,8 +36,10 @@ from tamis import __version__
 from tamis.errors import InputError, SnapshotError
 from tamis.keys import PseudonymKey
 from tamis.pipeline import semantics
+from tamis.pipeline.classify import MemberVerdicts, RecordRules, classify
 from tamis.pipeline.digest import ContentDigest
 from tamis.pipeline.manifest import FORMAT, describe_file, write_manifest
+from tamis.pipeline.overlap import Background, prefetch
 from tamis.pipeline.publish import Workspace
 from tamis.pipeline.runner import StageOutput, StageRunner, group_counts
 from tamis.pipeline.stages import RECORD_SCHEMA, Stage, StageContext, stages
@@ -176,8 +178,73 @@ class _Quarantine:
         return [self.root / f"{t}.parquet" for t in sorted(self.writers)]
 
 
+class _IncludedCounts:
+    """Records per (member, kind, category), counted batch by batch on integer codes.
+
+    A batch costs two hash lookups per row and a sort of its codes; partial counts are merged
+    when they pile up, so memory follows the number of distinct (member, kind, category)
+    triples, not the number of records."""
+
+    def __init__(self, refs: pa.Array, kinds: pa.Array, categories: pa.Array) -> None:
+        self.refs, self.kinds, self.categories = refs, kinds, categories
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending = 0
+
+    def add(self, batch: pa.RecordBatch | pa.Table, sign: int = 1) -> None:
+        if not batch.num_rows:
+            return
+        codes = self._codes(batch)
+        keys, counts = np.unique(codes, return_counts=True)
+        self._parts.append((keys, counts.astype(np.int64) * sign))
+        self._pending += len(keys)
+        if self._pending > 4_000_000:
+            self._parts = [self._merged()]
+            self._pending = len(self._parts[0][0])
+
+    def _codes(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
+        parts = []
+        for name, values in (
+            ("member_ref", self.refs),
+            ("kind", self.kinds),
+            ("category", self.categories),
+        ):
+            column = batch.column(name)
+            index = pc.index_in(column, value_set=values)
+            if index.null_count:
+                raise SnapshotError(f"internal error: an included record has an unknown {name}")
+            parts.append(index.to_numpy(zero_copy_only=False).astype(np.int64))
+        codes: np.ndarray = (parts[0] * len(self.kinds) + parts[1]) * len(self.categories)
+        codes += parts[2]
+        return codes
+
+    def _merged(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._parts:
+            return np.array([], np.int64), np.array([], np.int64)
+        keys = np.concatenate([k for k, _ in self._parts])
+        counts = np.concatenate([c for _, c in self._parts])
+        unique, inverse = np.unique(keys, return_inverse=True)
+        return unique, np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+
+    def table(self) -> pa.Table:
+        """``member_ref, kind, category, n`` for every triple with records."""
+        keys, counts = self._merged()
+        keep = counts > 0
+        keys, counts = keys[keep], counts[keep]
+        n_cat, n_kind = len(self.categories), len(self.kinds)
+        return pa.table(
+            {
+                "member_ref": self.refs.take(pa.array(keys // (n_kind * n_cat))),
+                "kind": self.kinds.take(pa.array((keys // n_cat) % n_kind)),
+                "category": self.categories.take(pa.array(keys % n_cat)),
+                "n": pa.array(counts, pa.int64()),
+            }
+        )
+
+
 class _DataWriter:
-    """Appends record batches to ``data/part-NNNNN.parquet``, a new file every ``rows_per_file``."""
+    """Appends record batches to ``data/part-NNNNN.parquet``, a new file every ``rows_per_file``.
+
+    Encoding and compression run on a thread of their own (in order), beside the build."""
 
     def __init__(self, root: Path, rows_per_file: int) -> None:
         self.root = root
@@ -186,8 +253,14 @@ class _DataWriter:
         self.files: list[tuple[Path, int]] = []
         self._writer: pq.ParquetWriter | None = None
         self._rows = 0
+        self._background: Background[None] = Background(depth=2)
+        self.digest = ContentDigest(duckdb.connect())  # its own connection: it runs on a thread
 
     def write(self, batch: pa.RecordBatch) -> None:
+        self._background.submit(lambda: self._write(batch))
+
+    def _write(self, batch: pa.RecordBatch) -> None:
+        self.digest.add(batch)
         offset = 0
         while offset < batch.num_rows:
             if self._writer is None:
@@ -205,6 +278,7 @@ class _DataWriter:
                 self._writer = None
 
     def close(self) -> list[tuple[Path, int]]:
+        self._background.join()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -277,7 +351,7 @@ class SnapshotBuilder:
 
     def _read(self, table: Table, quarantine: _Quarantine | None) -> Iterator[pa.RecordBatch]:
         for path in self._files(table):
-            for chunk in read_table(path, table, display=self._display(path)):
+            for chunk in prefetch(read_table(path, table, display=self._display(path))):
                 if quarantine is not None:
                     quarantine.add(table.name, chunk.rejects)
                 self.progress(table.name, chunk.valid.num_rows + len(chunk.rejects), None)
@@ -481,8 +555,10 @@ class SnapshotBuilder:
 
     # --- eligibility ----------------------------------------------------------------------------
     def _eligibility(self) -> None:
-        for name, table in semantics.rule_tables(self.request.policy.policy, self.purpose).items():
+        rules = semantics.rule_tables(self.request.policy.policy, self.purpose)
+        for name, table in rules.items():
             self.con.register(name, table)
+        self.record_rules = RecordRules.from_table(rules["record_rules"])
         self.con.register("erased", self._erasures())
         elig = self.con.sql(
             semantics.member_eligibility_sql(
@@ -495,7 +571,14 @@ class SnapshotBuilder:
             [self.request.key.member_ref(m) for m in elig.column("member_id").to_pylist()],
             pa.string(),
         )
-        self.con.register("eligibility_arrow", elig.append_column("member_ref", refs))
+        elig = elig.append_column("member_ref", refs)
+        self.member_verdicts = MemberVerdicts.from_table(elig)
+        self.included_counts = _IncludedCounts(
+            self.member_verdicts.member_ref,
+            self.record_rules.kinds,
+            pc.unique(rules["record_rules"].column("category").combine_chunks()),
+        )
+        self.con.register("eligibility_arrow", elig)
         self.con.execute("CREATE TABLE eligibility AS SELECT * FROM eligibility_arrow")
         self.con.unregister("eligibility_arrow")
 
@@ -602,42 +685,22 @@ class SnapshotBuilder:
             if parts:
                 yield pa.concat_tables(parts)
 
-    def _classify(self, records: pa.Table, seq_start: int) -> pa.Table:
-        """The chunk with ``member_ref``, ``category`` and ``reason`` appended. Only the narrow
-        columns the semantics need go through DuckDB; texts stay in Arrow."""
-        n = records.num_rows
-        keyed = records.select(["member_id", "kind", "created_at", "visibility"]).append_column(
-            "_seq", pa.array(range(n), pa.int64())
+    def _classify(self, records: pa.Table) -> pa.Table:
+        """The chunk with ``member_ref``, ``category`` and ``reason`` appended (Arrow compute:
+        :mod:`tamis.pipeline.classify`; texts are never copied)."""
+        member_ref, category, reason = classify(
+            records, self.member_verdicts, self.record_rules, self.cutoff
         )
-        self.con.register("chunk", keyed)
-        try:
-            verdicts = self.con.sql(
-                semantics.record_classification_sql(
-                    "chunk", "eligibility", "record_rules", "$cutoff", carry=("_seq",)
-                ),
-                params={"cutoff": self.cutoff},
-            ).to_arrow_table()
-        finally:
-            self.con.unregister("chunk")
-        if verdicts.num_rows != n:  # the joins are on unique keys: one verdict per record
-            raise SnapshotError(f"internal error: {verdicts.num_rows} verdicts for {n} records")
-        # Back to the chunk's order: row _seq of the verdicts belongs to record _seq.
-        order = np.empty(n, dtype=np.int64)
-        order[verdicts.column("_seq").to_numpy()] = np.arange(n, dtype=np.int64)
-        verdicts = verdicts.select(["member_ref", "category", "reason"]).combine_chunks()
-        verdicts = verdicts.take(pa.array(order))
-        del seq_start
-        for name in ("member_ref", "category", "reason"):
-            records = records.append_column(name, verdicts.column(name))
-        return records
+        return (
+            records.append_column("member_ref", member_ref)
+            .append_column("category", category)
+            .append_column("reason", reason)
+        )
 
-    def _included_batches(
-        self, chunks: Iterator[pa.Table], seq: list[int]
-    ) -> Iterator[pa.RecordBatch]:
+    def _included_batches(self, chunks: Iterator[pa.Table]) -> Iterator[pa.RecordBatch]:
         """Classify chunks, count exclusions, and yield the included records in batches."""
         for records in chunks:
-            classified = self._classify(records, seq[0])
-            seq[0] += records.num_rows
+            classified = self._classify(records)
             for reason, kind, category, n in group_counts(
                 classified.select(["reason", "kind", "category"]), ["reason", "kind", "category"]
             ):
@@ -652,13 +715,13 @@ class SnapshotBuilder:
 
     def _write_outputs(self, outputs: Iterator[StageOutput], writer: _DataWriter) -> None:
         for output in outputs:
+            self.included_counts.add(output.batch)
             for reason, kind, category, n in output.dropped:
                 self.tally.add_excluded(reason, kind, category, n)
             for stage, counts in output.counts.items():
                 self.tally.stage_counts.setdefault(stage, Counter()).update(counts)
             if output.batch.num_rows:
                 writer.write(output.batch)
-                self.digest.add(output.batch)
 
     def _deduplicate(self, data_files: list[tuple[Path, int]]) -> dict[str, Any] | None:
         """Drop duplicate records (reason ``duplicate``) when the purpose asks for it.
@@ -680,19 +743,18 @@ class SnapshotBuilder:
         result = find_duplicates(batches(), config)
         drop = result.drop
         if len(drop):
-            self.digest = ContentDigest(self.con)
             for index, (path, _rows) in enumerate(data_files):
                 table = pq.read_table(path)
                 gone = pc.is_in(table.column("record_id"), value_set=drop)
                 removed = table.filter(gone)
+                self.included_counts.add(removed, sign=-1)
                 for kind, category, n in group_counts(
                     removed.select(["kind", "category"]), ["kind", "category"]
                 ):
                     self.tally.add_excluded("duplicate", str(kind), str(category), int(n))  # type: ignore[call-overload]
                 kept = table.filter(pc.invert(gone))
                 pq.write_table(kept, path, compression="zstd")
-                for batch in kept.to_batches():
-                    self.digest.add(batch)
+                self.digest.add_table(removed, sign=-1)
                 data_files[index] = (path, kept.num_rows)
         report: dict[str, Any] = {"config": spec, **result.counts()}
         try:
@@ -703,14 +765,9 @@ class SnapshotBuilder:
             report["pii_copies"] = pii_copies(batches(), PiiEngine.for_mode("fast"))
         return report
 
-    def _count_included(self, data_files: list[tuple[Path, int]]) -> pa.Table:
-        """Included records per member, kind and category, read back from the data files
-        (three narrow columns: one pass, instead of counting every batch)."""
-        paths = ", ".join(f"'{_sql_path(p)}'" for p, _rows in data_files)
-        counts = self.con.sql(
-            f"SELECT member_ref, kind, category, count(*) AS n FROM read_parquet([{paths}]) "
-            "GROUP BY ALL"  # nosec B608  # constant names, quoted literals
-        ).to_arrow_table()
+    def _count_included(self) -> pa.Table:
+        """Included records per member, kind and category (as written, after every stage)."""
+        counts = self.included_counts.table()
         for kind, category, n in group_counts_sum(counts, ["kind", "category"], "n"):
             self.tally.records_in[(kind, category)] += n
             self.tally.included[(kind, category)] += n
@@ -756,17 +813,17 @@ class SnapshotBuilder:
             consent = self._load_consent(quarantine)
             self._eligibility()
             writer = _DataWriter(ws.path / "data", request.rows_per_file)
-            seq = [0]
             included = itertools.chain(
-                self._included_batches(self._content_chunks(quarantine), seq),
-                self._included_batches(self._profile_chunks(), seq),
+                self._included_batches(self._content_chunks(quarantine)),
+                self._included_batches(self._profile_chunks()),
             )
             with StageRunner(text_stages, workers=request.workers) as runner:
                 self._write_outputs(runner.map(included), writer)
             data_files = writer.close()
+            self.digest = writer.digest
             dedup = self._deduplicate(data_files)
             quarantine_files = quarantine.close()
-            included_counts = self._count_included(data_files)
+            included_counts = self._count_included()
             members_file, members_summary = self._write_members(ws.path, included_counts)
             manifest = self._manifest(
                 ws.path,

@@ -39,11 +39,14 @@ def canonical_sql() -> str:
     return f"concat_ws(chr(31), {', '.join(parts)})"
 
 
+# One MD5 per record: DuckDB's md5_number is the whole hash as an unsigned 128-bit integer whose
+# low 64 bits are md5_number_upper and high 64 bits md5_number_lower (calling those two would
+# hash every record twice).
 _SUMS = (
     "SELECT count(*), "
-    "COALESCE(sum(CAST(md5_number_upper(x) AS HUGEINT)), 0), "
-    "COALESCE(sum(CAST(md5_number_lower(x) AS HUGEINT)), 0) "
-    "FROM (SELECT {canonical} AS x FROM {source})"
+    "COALESCE(sum(CAST(CAST(h & 18446744073709551615::UHUGEINT AS UBIGINT) AS HUGEINT)), 0), "
+    "COALESCE(sum(CAST(CAST(h >> 64 AS UBIGINT) AS HUGEINT)), 0) "
+    "FROM (SELECT md5_number({canonical}) AS h FROM {source})"
 )
 
 
@@ -67,6 +70,16 @@ class ContentDigest:
         self.count += int(count)
         self.upper += int(upper)
         self.lower += int(lower)
+
+    def add_table(self, table: pa.Table, sign: int = 1) -> None:
+        """Add (``sign=1``) or take out (``sign=-1``) the records of ``table``."""
+        before = (self.count, self.upper, self.lower)
+        self.count = self.upper = self.lower = 0
+        for batch in table.to_batches():
+            self.add(batch)
+        self.count = before[0] + sign * self.count
+        self.upper = before[1] + sign * self.upper
+        self.lower = before[2] + sign * self.lower
 
     def hexdigest(self) -> str:
         text = f"tamis.content.v1\x00{self.count}\x00{self.upper}\x00{self.lower}"
