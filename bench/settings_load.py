@@ -2,21 +2,33 @@
 
 Starts the member service (``python -m tamis.service``) on a free port with a fresh registry,
 then ``--clients`` simulated members (spread over ``--procs`` client processes, each an asyncio
-loop with a minimal keep-alive HTTP/1.1 client, so that the client costs little CPU) sign in and
-``PUT /api/v1/me/setting`` in a loop for ``--seconds``. A write counts as *acknowledged* when the
-service answered 200 with its event id. Afterwards the registry is read directly and every
-acknowledged event id must be there.
+loop, uvloop when installed, with a minimal keep-alive HTTP/1.1 client, so that the client costs
+little CPU) sign in, then ``PUT /api/v1/me/setting`` for ``--seconds``. A write counts as
+*acknowledged* when the service answered 200 with its event id. Afterwards the registry is read
+directly and every acknowledged event id must be there.
+
+Two kinds of load:
+
+- closed loop (default): each member writes again as soon as it is answered. Throughput is what
+  the service sustains; latency is then fixed by the number of clients (Little's law: mean
+  latency = clients / throughput; 64 clients at 1,000 writes/s wait 64 ms on average).
+- open loop (``--rate R``): R writes/s in all, each member on a fixed schedule, whatever the
+  answers; a write that has to wait for its member's previous one counts its wait from its
+  scheduled instant (no coordinated omission). This is the latency of a service offered R
+  writes/s, what the target means.
 
 ``--kill-every S`` kills the service with SIGKILL every S seconds and restarts it (clients retry
 on connection errors; requests cut off by the kill are not acknowledged, so they may or may not be
 recorded). Sessions survive the restart (the session secret is fixed).
 
-Prints acknowledged writes/s, p50/p99/max latency of acknowledged writes, and the count of
-acknowledged writes missing from the registry. Targets (issue 4, SQLite WAL): >= 1,000 writes/s,
-p99 <= 50 ms, 0 missing.
+Prints acknowledged writes/s, p50/p99/max latency of acknowledged writes, the CPU per write of
+the service and of the load clients (they share the machine), and the count of acknowledged
+writes missing from the registry. Targets (issue 4, SQLite WAL): >= 1,000 writes/s, p99 <= 50 ms,
+0 missing.
 
-    python bench/settings_load.py --seconds 10 --clients 64
-    python bench/settings_load.py --seconds 20 --clients 64 --kill-every 4
+    python bench/settings_load.py --seconds 15 --clients 64 --procs 1
+    python bench/settings_load.py --seconds 15 --clients 64 --procs 1 --rate 1000
+    python bench/settings_load.py --seconds 40 --clients 64 --procs 1 --rate 1000 --kill-every 8
     python bench/settings_load.py --db postgresql://postgres@127.0.0.1:5432/test
 """
 
@@ -151,28 +163,36 @@ class Connection:
         self.reader = self.writer = None
 
 
-async def member_loop(port: int, member: str, deadline: float, out: dict[str, Any]) -> None:
-    conn = Connection(port)
-    cookie = csrf = b""
-    value = False
-    while time.monotonic() < deadline:
+class Member:
+    """One simulated member: a keep-alive connection and a session (cookie and CSRF token)."""
+
+    def __init__(self, port: int, member_id: str) -> None:
+        self.member_id = member_id
+        self.conn = Connection(port)
+        self.cookie = self.csrf = b""
+        self.value = False
+
+    async def sign_in(self) -> None:
+        body = json.dumps({"member_id": self.member_id}).encode()
+        status, headers, payload = await self.conn.request(
+            b"POST /api/v1/session HTTP/1.1\r\nHost: bench\r\n"
+            b"Content-Type: application/json\r\n", body)  # fmt: skip
+        if status != 200:
+            raise SystemExit(f"sign-in failed: {status} {payload[:200]!r}")
+        self.cookie = headers[b"set-cookie"].split(b";", 1)[0]
+        self.csrf = json.loads(payload)["csrf_token"].encode()
+
+    async def toggle(self, started: float, out: dict[str, Any]) -> None:
+        """One write; its latency counts from ``started`` (its scheduled instant, open loop)."""
         try:
-            if not cookie:
-                body = json.dumps({"member_id": member}).encode()
-                status, headers, payload = await conn.request(
-                    b"POST /api/v1/session HTTP/1.1\r\nHost: bench\r\n"
-                    b"Content-Type: application/json\r\n", body)  # fmt: skip
-                if status != 200:
-                    raise SystemExit(f"sign-in failed: {status} {payload[:200]!r}")
-                cookie = headers[b"set-cookie"].split(b";", 1)[0]
-                csrf = json.loads(payload)["csrf_token"].encode()
-            value = not value
-            body = b'{"value": true}' if value else b'{"value": false}'
-            started = time.perf_counter()
-            status, _, payload = await conn.request(
+            if not self.cookie:
+                await self.sign_in()
+            self.value = not self.value
+            body = b'{"value": true}' if self.value else b'{"value": false}'
+            status, _, payload = await self.conn.request(
                 b"PUT /api/v1/me/setting HTTP/1.1\r\nHost: bench\r\n"
-                b"Content-Type: application/json\r\nCookie: " + cookie + b"\r\n"
-                b"X-CSRF-Token: " + csrf + b"\r\n", body)  # fmt: skip
+                b"Content-Type: application/json\r\nCookie: " + self.cookie + b"\r\n"
+                b"X-CSRF-Token: " + self.csrf + b"\r\n", body)  # fmt: skip
             elapsed = time.perf_counter() - started
             if status == 200:
                 out["latencies"].append(elapsed)
@@ -182,17 +202,61 @@ async def member_loop(port: int, member: str, deadline: float, out: dict[str, An
         except ConnectionError:
             out["connection_errors"] += 1
             await asyncio.sleep(0.05)  # the service is restarting
-    conn.close()
 
 
-def client_process(port: int, members: list[str], seconds: float, queue: Any) -> None:
+async def closed_loop(member: Member, deadline: float, out: dict[str, Any]) -> None:
+    """Write again as soon as the last write is answered."""
+    while time.monotonic() < deadline:
+        await member.toggle(time.perf_counter(), out)
+
+
+async def open_loop(
+    member: Member, start: float, interval: float, offset: float, end: float, out: dict[str, Any]
+) -> None:
+    """Write on a fixed schedule (``start + offset + k * interval``), whatever the answers: a
+    write that has to wait for the one before counts its wait (no coordinated omission)."""
+    k = 0
+    while (scheduled := start + offset + k * interval) < end:
+        k += 1
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await member.toggle(scheduled, out)
+
+
+def client_process(port: int, members: list[str], seconds: float, rate: float, queue: Any) -> None:
+    """One client process: sign its members in, then load for ``seconds`` (closed loop, or
+    ``rate`` writes/s spread evenly over its members); put what it saw, and its CPU, on queue."""
     out: dict[str, Any] = {"latencies": [], "acked": [], "errors": 0, "connection_errors": 0}
 
     async def main() -> None:
-        deadline = time.monotonic() + seconds
-        await asyncio.gather(*(member_loop(port, m, deadline, out) for m in members))
+        clients = [Member(port, m) for m in members]
+        await asyncio.gather(*(c.sign_in() for c in clients))
+        cpu, began = time.process_time(), time.perf_counter()
+        if rate:
+            interval = len(clients) / rate
+            start = time.perf_counter() + 0.05
+            end = start + seconds
+            await asyncio.gather(
+                *(
+                    open_loop(c, start, interval, i * interval / len(clients), end, out)
+                    for i, c in enumerate(clients)
+                )
+            )
+        else:
+            deadline = time.monotonic() + seconds
+            await asyncio.gather(*(closed_loop(c, deadline, out) for c in clients))
+        out["cpu_s"] = time.process_time() - cpu
+        out["load_s"] = time.perf_counter() - began  # to the last answer (open loop: may be late)
+        for c in clients:
+            c.conn.close()
 
-    asyncio.run(main())
+    try:
+        import uvloop  # a cheaper event loop for the client, when installed
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
     queue.put(out)
 
 
@@ -219,12 +283,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for i in range(args.procs):
         chunk = members[i :: args.procs]
         p = mp.get_context("spawn").Process(
-            target=client_process, args=(port, chunk, args.seconds, queue)
+            target=client_process,
+            args=(port, chunk, args.seconds, args.rate / args.procs, queue),
         )
         p.start()
         procs.append(p)
     started = time.monotonic()
     kills = 0
+    downtime = 0.0  # from each SIGKILL until the restarted service answers
     server_cpu = 0.0
     if args.kill_every:
         while time.monotonic() - started + args.kill_every < args.seconds:
@@ -232,7 +298,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server_cpu += server.cpu_seconds() - startup_cpu
             server.kill()
             kills += 1
+            down = time.monotonic()
             server.start()
+            downtime += time.monotonic() - down
             startup_cpu = server.cpu_seconds()
     results = [queue.get() for _ in procs]
     server_cpu += server.cpu_seconds() - startup_cpu
@@ -251,19 +319,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for member in members:
             stored.update(e.event_id for e in registry.history(member))
     missing = [e for e in acked if e not in stored]
+    client_cpu = sum(r["cpu_s"] for r in results)
+    load_s = max(args.seconds, *(r["load_s"] for r in results))
     return {
         "backend": db.split(":", 1)[0],
         "clients": args.clients,
+        "offered_per_s": args.rate or None,
         "seconds": round(elapsed, 1),
         "acknowledged": len(acked),
-        "writes_per_s": round(len(acked) / args.seconds, 1),
+        "load_seconds": round(load_s, 1),
+        "writes_per_s": round(len(acked) / load_s, 1),
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "max_ms": round((latencies[-1] if latencies else float("nan")) * 1000, 1),
         "errors": sum(r["errors"] for r in results),
         "connection_errors": sum(r["connection_errors"] for r in results),
         "kills": kills,
-        "server_cpu_ms_per_write": round(server_cpu * 1000 / max(1, len(acked)), 2),
+        "restart_s": round(downtime / kills, 1) if kills else None,
+        "server_cpu_ms_per_write": round(server_cpu * 1000 / max(1, len(acked)), 3),
+        "server_cpu_s": round(server_cpu, 2),
+        "client_cpu_ms_per_write": round(client_cpu * 1000 / max(1, len(acked)), 3),
+        "client_cpu_s": round(client_cpu, 2),
         "load_average_1m": round(os.getloadavg()[0], 1),
         "cpus": os.cpu_count(),
         "in_registry": len(stored),
@@ -278,24 +354,37 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=2, help="client processes")
     parser.add_argument("--db", default=None, help="registry URL (default: a fresh SQLite file)")
     parser.add_argument("--kill-every", type=float, default=0.0, help="SIGKILL period, seconds")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="open loop: offer this many writes/s in all, on a fixed schedule (default: closed "
+        "loop, each client writes again once answered)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     result = run(args)
     if args.json:
         print(json.dumps(result))
         return
+    load = f"open loop, {args.rate:,.0f} writes/s offered" if args.rate else "closed loop"
     print(
-        f"{result['backend']}: {result['acknowledged']:,} acknowledged writes in "
-        f"{args.seconds:g} s by {args.clients} clients = {result['writes_per_s']:,.0f} writes/s; "
+        f"{result['backend']} ({load}): {result['acknowledged']:,} acknowledged writes in "
+        f"{result['load_seconds']:g} s by {args.clients} clients = "
+        f"{result['writes_per_s']:,.0f} writes/s; "
         f"latency p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms"
     )
     print(
-        f"service CPU per acknowledged write (start-up excluded): "
-        f"{result['server_cpu_ms_per_write']} ms "
+        f"CPU per acknowledged write: service {result['server_cpu_ms_per_write']} ms "
+        f"({result['server_cpu_s']} s, start-up excluded), load clients "
+        f"{result['client_cpu_ms_per_write']} ms ({result['client_cpu_s']} s) "
         f"(machine: {result['cpus']} CPUs, load average {result['load_average_1m']})"
     )
     print(
-        f"SIGKILLs: {result['kills']}, refused/failed requests: {result['errors']}, "
+        f"SIGKILLs: {result['kills']}"
+        + (f" (back after {result['restart_s']} s on average)" if result["kills"] else "")
+        + f", "
+        f"refused/failed requests: {result['errors']}, "
         f"connection errors: {result['connection_errors']}; acknowledged writes missing from the "
         f"registry: {result['missing_acknowledged']}"
     )

@@ -176,6 +176,25 @@ def test_a_forged_checkpoint_fails(filled: ConsentRegistry) -> None:
     assert report.problem is not None and "signature" in report.problem.message
 
 
+def test_a_group_commit_is_chained_in_insertion_order(filled: ConsentRegistry) -> None:
+    from tamis.consent import ConsentEvent
+
+    events = [
+        ConsentEvent.create(f"g{i}", f"m{i % 3}", "genai_training", i % 2 == 0, ts, "api")
+        for i, ts in enumerate(["2025-04-01T00:00:00Z", "2024-01-01T00:00:00Z"] * 3)
+    ]
+    events.insert(2, ConsentEvent.create("e1", "m1", "genai_training", False, EVENTS[0][3], "api"))
+    outcomes = filled.append_many(events)  # e1 is recorded with value true: a conflict, alone
+    assert sum(isinstance(o, Exception) for o in outcomes) == 1
+    report = verify_registry(filled)
+    assert report.ok, report.problem
+    assert report.entries == 4 + 6
+    with filled.reading("test") as connection:
+        refs = connection.execute(sa.select(consent_log.c.ref).order_by(consent_log.c.seq))
+        logged = [r for (r,) in refs]
+    assert logged == ["e1", "e2", "e3", "e4"] + [f"g{i}" for i in range(6)]  # not by ts
+
+
 def test_concurrent_writers_keep_one_chain(registry: ConsentRegistry, make_batch: Any) -> None:
     url = registry._engine.url.render_as_string(hide_password=False)
 

@@ -22,6 +22,8 @@ import tamis.consent
 from tamis.consent import (
     INVALID_SCHEMA,
     STATE_SCHEMA,
+    Appended,
+    ConsentEvent,
     ConsentRegistry,
     open_registry,
     resolve_url,
@@ -229,6 +231,55 @@ def test_set_makes_an_event(registry: ConsentRegistry) -> None:
     assert other.ts == _at("2024-12-31T22:00:00Z")
     assert other.event_id != event.event_id
     assert [e.event_id for e in registry.history("m1")] == [other.event_id, event.event_id]
+
+
+def _events(*specs: tuple[str, str, bool, str]) -> list[ConsentEvent]:
+    return [ConsentEvent.create(e, m, "genai_training", v, ts, "api") for e, m, v, ts in specs]
+
+
+def test_append_many_is_one_transaction_in_order(registry: ConsentRegistry) -> None:
+    events = _events(
+        ("b1", "m1", True, T0), ("b2", "m2", False, T0), ("b3", "m1", False, "2025-11-04T00:00:00Z")
+    )  # fmt: skip
+    outcomes = registry.append_many(events)
+    assert [o.status for o in outcomes if isinstance(o, Appended)] == ["inserted"] * 3
+    stored = [o.event for o in outcomes if isinstance(o, Appended)]
+    seqs = [e.seq for e in stored]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3  # seq follows the list
+    assert len({e.recorded_at for e in stored}) == 1  # one transaction, one instant
+    # what append_many returns is what the registry holds
+    assert registry.history("m1") == [stored[0], stored[2]]
+    assert registry.history("m2") == [stored[1]]
+    assert registry.append_many([]) == []
+
+
+def test_append_many_gives_each_event_its_outcome(registry: ConsentRegistry) -> None:
+    registry.append("taken", "m0", "genai_training", True, T0, "api")
+    events = _events(
+        ("n1", "m1", True, T0),
+        ("taken", "m0", True, "2025-11-03T11:00:00+01:00"),  # same content: a duplicate
+        ("taken", "m9", True, T0),  # other content: a conflict, for this event only
+        ("n2", "m2", False, T0),
+        ("n1", "m1", True, T0),  # repeated inside the batch: a duplicate of the first
+        ("n2", "m2", True, T0),  # repeated inside the batch with other content: a conflict
+    )
+    outcomes = registry.append_many(events)
+    kinds = [o.status if isinstance(o, Appended) else "conflict" for o in outcomes]
+    assert kinds == ["inserted", "duplicate", "conflict", "inserted", "duplicate", "conflict"]
+    conflict = outcomes[2]
+    assert isinstance(conflict, ConsentConflictError)
+    assert "'taken'" in str(conflict) and "member_id 'm0' (recorded) vs 'm9' (new)" in str(conflict)
+    assert "value false (recorded) vs true (new)" in str(outcomes[5])
+    assert _count(registry) == 3  # taken, n1, n2
+    assert _count(registry, "consent_log") == 3  # one log entry per inserted event
+
+
+def test_append_many_rolls_back_on_a_database_error(registry: ConsentRegistry) -> None:
+    # Built around ConsentEvent.create's checks: the database's NOT NULL refuses it.
+    bad = ConsentEvent("x", None, "genai_training", True, _at(T0), "api")  # type: ignore[arg-type]
+    with pytest.raises(RegistryError, match="recording consent events failed"):
+        registry.append_many([*_events(("ok", "m1", True, T0)), bad])
+    assert _count(registry) == 0 and _count(registry, "consent_log") == 0
 
 
 # -- import ---------------------------------------------------------------------------------------

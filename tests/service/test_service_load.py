@@ -26,7 +26,7 @@ def _bench() -> Any:
 @pytest.mark.parametrize("kill_every", [0.0, 4.0])
 def test_no_acknowledged_write_is_lost(kill_every: float) -> None:
     args = argparse.Namespace(
-        seconds=12.0, clients=16, procs=1, db=None, kill_every=kill_every, json=True
+        seconds=12.0, clients=16, procs=1, db=None, kill_every=kill_every, rate=0.0, json=True
     )
     result = _bench().run(args)
     assert result["acknowledged"] > 0

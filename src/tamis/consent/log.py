@@ -123,13 +123,17 @@ def _field(data: bytes) -> bytes:
 
 def link(prev_hash: str, seq: int, kind: str, ref: str, payload: str) -> str:
     """The hash of entry ``seq`` (see the module docstring)."""
-    digest = hashlib.sha256(_PREFIX)
-    digest.update(bytes.fromhex(prev_hash))
-    digest.update(seq.to_bytes(8, "big"))
-    digest.update(_field(kind.encode()))
-    digest.update(_field(ref.encode()))
-    digest.update(_field(payload.encode()))
-    return digest.hexdigest()
+    message = b"".join(
+        (
+            _PREFIX,
+            bytes.fromhex(prev_hash),
+            seq.to_bytes(8, "big"),
+            _field(kind.encode()),
+            _field(ref.encode()),
+            _field(payload.encode()),
+        )
+    )
+    return hashlib.sha256(message).hexdigest()
 
 
 def event_payload(
@@ -157,8 +161,9 @@ def event_payload(
     )
 
 
-def event_entry(event: ConsentEvent) -> Entry:
-    """The log entry of a stored event (with its ``seq`` and ``recorded_at``)."""
+def event_entry(event: ConsentEvent, recorded_text: str | None = None) -> Entry:
+    """The log entry of a stored event (with its ``seq`` and ``recorded_at``; a batch that shares
+    one ``recorded_at`` may pass its text form)."""
     assert event.seq is not None and event.recorded_at is not None, "a stored event"
     payload = event_payload(
         event.seq,
@@ -168,7 +173,7 @@ def event_entry(event: ConsentEvent) -> Entry:
         event.value,
         instant_text(event.ts),
         event.channel,
-        instant_text(event.recorded_at),
+        recorded_text or instant_text(event.recorded_at),
     )
     return Entry(EVENT, event.event_id, payload, event.ts)
 
@@ -184,15 +189,23 @@ def read_head(connection: sa.Connection) -> Head:
 
 def lock_head(connection: sa.Connection) -> Head:
     """Take the chain's head for this transaction (call before inserting what is logged)."""
-    query = sa.select(consent_log_head.c.seq, consent_log_head.c.head).where(
-        consent_log_head.c.id == 1
-    )
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = connection.execute(query).first()
+    # Through the DB-API cursor: the service's group commit runs this on every transaction.
+    raw: Any = connection.connection.driver_connection
+    postgres = connection.dialect.name == "postgresql"
+    cursor = raw.cursor()
+    try:
+        cursor.execute(_LOCK_HEAD_PG if postgres else _LOCK_HEAD)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
     if row is None:  # pragma: no cover - the migration inserts it
         raise TamisError("the consent log has no head row; the registry is damaged")
     return Head(int(row[0]), str(row[1]))
+
+
+_LOCK_HEAD = "SELECT seq, head FROM consent_log_head WHERE id = 1"
+_LOCK_HEAD_PG = _LOCK_HEAD + " FOR UPDATE"
+_MOVE_HEAD = "UPDATE consent_log_head SET seq = {p}, head = {p} WHERE id = 1"  # p: ? or %s
 
 
 def append(
@@ -213,9 +226,13 @@ def append(
     if not rows:
         return head
     _insert_rows(connection, rows, now)
-    connection.execute(
-        sa.update(consent_log_head).where(consent_log_head.c.id == 1).values(seq=seq, head=prev)
-    )
+    raw: Any = connection.connection.driver_connection
+    postgres = connection.dialect.name == "postgresql"
+    cursor = raw.cursor()
+    try:
+        cursor.execute(_MOVE_HEAD.format(p="%s" if postgres else "?"), (seq, prev))
+    finally:
+        cursor.close()
     return Head(seq, prev)
 
 

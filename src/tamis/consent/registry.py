@@ -31,7 +31,6 @@ import pyarrow as pa
 import sqlalchemy as sa
 from alembic.util import CommandError
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.dml import ReturningInsert
 
 from tamis.consent import log as consent_log
 from tamis.consent.engine import (
@@ -212,30 +211,61 @@ class ConsentRegistry:
 
         The consent log's head is taken first, so that the log's order is the insertion order.
         """
+        (outcome,) = self.append_many_in(connection, [event])
+        if isinstance(outcome, ConsentConflictError):
+            raise outcome
+        return outcome
+
+    def append_many(self, events: Sequence[ConsentEvent]) -> list[Appended | ConsentConflictError]:
+        """Record ``events`` in one transaction, in order; returns once it is committed.
+
+        Each event gets its own outcome, as with :meth:`append`: :class:`Appended` (``inserted``,
+        or ``duplicate`` for an id already recorded with the same content), or a
+        :class:`ConsentConflictError` when its id is recorded with other content (nothing is
+        recorded for that event; the others are). A database error rolls the whole transaction
+        back and raises :class:`RegistryError`. This is the service's group commit: concurrent
+        writes share one transaction, hence one fsync on SQLite.
+        """
+        with self._write("recording consent events") as connection:
+            return self.append_many_in(connection, events)
+
+    def append_many_in(
+        self, connection: sa.Connection, events: Sequence[ConsentEvent]
+    ) -> list[Appended | ConsentConflictError]:
+        """:meth:`append_many` inside the caller's write transaction.
+
+        The log's head is taken first; each event is inserted (``ON CONFLICT (event_id) DO
+        NOTHING``, in order, so ``seq`` follows the list), the inserted ones are linked into the
+        log in ``seq`` order, and the head moves once. Statements go through the DB-API cursor
+        (one prepared statement, no SQL compilation per event).
+        """
+        if not events:
+            return []
         head = consent_log.lock_head(connection)
-        values = {
-            "event_id": event.event_id,
-            "member_id": event.member_id,
-            "setting": event.setting,
-            "value": event.value,
-            "ts": event.ts,
-            "channel": event.channel,
-            "recorded_at": _now(),
-        }
-        inserted = connection.execute(_insert_ignoring_conflicts(connection, values)).first()
-        stored = _event(
-            connection.execute(sa.select(_ce).where(_ce.c.event_id == event.event_id)).one()
-        )
-        if inserted is not None:
-            consent_log.append(connection, head, [consent_log.event_entry(stored)])
-            return Appended("inserted", stored)
-        differences = stored.differences(event)
-        if differences:
-            raise ConsentConflictError(
-                f"consent event {event.event_id!r} is already recorded with other content "
-                f"({'; '.join(differences)}); an event id must not be reused"
-            )
-        return Appended("duplicate", stored)
+        recorded_at = _now()
+        seqs = _insert_events(connection, events, recorded_at)
+        outcomes: list[Appended | ConsentConflictError | None] = [None] * len(events)
+        inserted: list[ConsentEvent] = []
+        for index, (e, seq) in enumerate(zip(events, seqs, strict=True)):
+            if seq is not None:
+                stored = ConsentEvent(
+                    e.event_id, e.member_id, e.setting, e.value, e.ts, e.channel, seq, recorded_at
+                )
+                outcomes[index] = Appended("inserted", stored)
+                inserted.append(stored)
+        if inserted:
+            inserted.sort(key=lambda e: e.seq or 0)
+            recorded_text = instant_text(recorded_at)
+            entries = [consent_log.event_entry(e, recorded_text) for e in inserted]
+            consent_log.append(connection, head, entries, recorded_at)
+        repeated = [i for i, outcome in enumerate(outcomes) if outcome is None]
+        if repeated:
+            ids = sorted({events[i].event_id for i in repeated})
+            query = sa.select(_ce).where(_ce.c.event_id.in_(ids))
+            recorded = {row.event_id: _event(row) for row in connection.execute(query)}
+            for i in repeated:
+                outcomes[i] = _repeat_outcome(recorded[events[i].event_id], events[i])
+        return [outcome for outcome in outcomes if outcome is not None]
 
     def set(
         self,
@@ -497,26 +527,64 @@ class ConsentRegistry:
         )
 
 
-def _insert_ignoring_conflicts(
-    connection: sa.Connection, values: dict[str, Any]
-) -> ReturningInsert[tuple[int]]:
-    """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING seq: a row back iff inserted."""
+_INSERT_EVENT = (
+    "INSERT INTO consent_events"
+    " (event_id, member_id, setting, value, ts, channel, recorded_at)"
+    " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING seq"
+)
+
+
+def _insert_events(
+    connection: sa.Connection, events: Sequence[ConsentEvent], recorded_at: datetime
+) -> list[int | None]:
+    """Insert each event unless its id is recorded; its new ``seq``, or None if it was not."""
+    raw: Any = connection.connection.driver_connection
     if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        params = [
+            (e.event_id, e.member_id, e.setting, e.value, e.ts, e.channel, recorded_at)
+            for e in events
+        ]
+        with raw.cursor() as cursor:
+            # One pipelined round trip for the whole batch; a result set per event.
+            cursor.executemany(_INSERT_EVENT.format(p="%s"), params, returning=True)
+            seqs: list[int | None] = []
+            while True:
+                row = cursor.fetchone()
+                seqs.append(None if row is None else int(row[0]))
+                if not cursor.nextset():
+                    break
+        return seqs
+    sql = _INSERT_EVENT.format(p="?")
+    stamp = instant_text(recorded_at)
+    cursor = raw.cursor()
+    try:
+        seqs = []
+        for e in events:
+            params_one = (
+                e.event_id,
+                e.member_id,
+                e.setting,
+                e.value,
+                instant_text(e.ts),
+                e.channel,
+                stamp,
+            )
+            row = cursor.execute(sql, params_one).fetchone()
+            seqs.append(None if row is None else int(row[0]))
+        return seqs
+    finally:
+        cursor.close()
 
-        return (
-            pg_insert(_ce)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(_ce.c.seq)
-        )
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return (
-        sqlite_insert(_ce)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(_ce.c.seq)
+def _repeat_outcome(recorded: ConsentEvent, new: ConsentEvent) -> Appended | ConsentConflictError:
+    """An event whose id is already recorded: a duplicate, or a conflict naming what differs."""
+    differences = recorded.differences(new)
+    if not differences:
+        return Appended("duplicate", recorded)
+    return ConsentConflictError(
+        f"consent event {new.event_id!r} is already recorded with other content "
+        f"({'; '.join(differences)}); an event id must not be reused"
     )
 
 

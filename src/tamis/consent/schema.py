@@ -32,9 +32,11 @@ def instant_text(value: datetime) -> str:
     >>> instant_text(datetime(2025, 11, 3, tzinfo=UTC))
     '2025-11-03T00:00:00.000000Z'
     """
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise TimestampError(f"instant {value.isoformat()!r} has no offset; it is ambiguous")
-    v = value.astimezone(UTC)
+    v = value
+    if v.tzinfo is not UTC:  # already UTC (every instant tamis makes): no conversion
+        if v.tzinfo is None or v.utcoffset() is None:
+            raise TimestampError(f"instant {v.isoformat()!r} has no offset; it is ambiguous")
+        v = v.astimezone(UTC)
     return (
         f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
         f".{v.microsecond:06d}Z"

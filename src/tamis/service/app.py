@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -13,12 +14,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tamis import __version__
 from tamis.consent.registry import open_registry
-from tamis.errors import ConsentConflictError, RegistryError
 from tamis.keys import load_key
 from tamis.policy.loader import load_policy
 from tamis.service.config import DPO_TOKEN_ENV, ServiceConfig
 from tamis.service.context import ServiceContext
 from tamis.service.datause import DataUseSource, NoDataUse, SnapshotDirSource
+from tamis.service.fastpath import ERROR_STATUS, SettingWriteFastPath
 from tamis.service.identity import IdentityProvider, load_provider
 from tamis.service.member import MemberService
 from tamis.service.security import SessionCodec, TokenBucketLimiter, load_session_secret
@@ -59,6 +60,21 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ServiceApp(FastAPI):
+    """The FastAPI application, whose hot write (``PUT /api/v1/me/setting`` from a cookie session)
+    may be answered before the framework's middleware and routing (:mod:`.fastpath`)."""
+
+    fast_path: SettingWriteFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if self.fast_path is not None and self.fast_path.wants(scope):
+            if self.root_path:  # as FastAPI.__call__ does, before the path is matched
+                scope["root_path"] = self.root_path
+            await self.fast_path(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -109,7 +125,7 @@ def create_app(
             writer.close()
             registry.close()
 
-    app = FastAPI(
+    app = ServiceApp(
         title="tamis member service",
         version=__version__,
         description=(
@@ -128,13 +144,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
 
-    @app.exception_handler(RegistryError)
-    async def _registry_down(request: Request, exc: RegistryError) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
-
-    @app.exception_handler(ConsentConflictError)
-    async def _conflict(request: Request, exc: ConsentConflictError) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+    for error, status in ERROR_STATUS.items():  # RegistryError 503, ConsentConflictError 409
+        app.add_exception_handler(error, _error_handler(status))
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
@@ -143,4 +154,16 @@ def create_app(
         )
 
     app.add_middleware(SecurityHeaders)
+    if config.fast_path:
+        # What it does not answer goes through the whole application (FastAPI.__call__).
+        app.fast_path = SettingWriteFastPath(
+            partial(FastAPI.__call__, app), context, headers=SECURITY_HEADERS
+        )
     return app
+
+
+def _error_handler(status: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handler(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    return handler

@@ -7,6 +7,7 @@ import asyncio
 import os
 import random
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,18 +28,30 @@ Source = Literal["choice", "default", "not_covered"]
 NONMEMBER_PREFIX = "nonmember:"
 
 
-# Event ids: UUID 4 from a generator seeded once per process from the OS. os.urandom on every
-# request releases the GIL to the writer thread and costs a thread switch; uniqueness is what the
-# ids need (nothing relies on their secrecy: no endpoint looks an event up by id).
+# Event ids: UUID version 7 (RFC 9562, 5.7): 48 bits of Unix milliseconds, then 12 bits of
+# sub-millisecond time (method 3 of 6.2), then 62 random bits. Ids made close in time sort
+# together, so that the registry's indexes on event ids (and the log's on refs) take new ids in
+# the same few pages: a group commit of n events dirties a handful of B-tree pages, not n (a third
+# of the WAL bytes of random UUID 4s, measured). The random bits come from a generator seeded
+# once per process from the OS: os.urandom on every request releases the GIL to the writer thread
+# and costs a thread switch; uniqueness is what the ids need (nothing relies on their secrecy:
+# no endpoint looks an event up by id). They reveal when the event was made, as its ts does.
 _ids = random.Random(os.urandom(32))  # nosec B311  # ids, not secrets
 _ids_lock = threading.Lock()
 os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))  # forked workers differ
+_VERSION_7 = 0x7 << 76
+_VARIANT = 0b10 << 62
 
 
 def new_event_id() -> str:
+    """A new UUID 7 (time-ordered) event id."""
+    ns = time.time_ns()
+    ms, sub = divmod(ns, 1_000_000)
     with _ids_lock:
-        bits = _ids.getrandbits(128)
-    return str(uuid.UUID(int=bits, version=4))
+        rand = _ids.getrandbits(62)
+    unix_ms = (ms & 0xFFFF_FFFF_FFFF) << 80
+    sub_ms = (sub * 4096 // 1_000_000) << 64  # 12 bits
+    return str(uuid.UUID(int=unix_ms | _VERSION_7 | sub_ms | _VARIANT | rand))
 
 
 def receipt_number(event_id: str) -> str:

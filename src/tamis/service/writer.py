@@ -7,11 +7,15 @@ registry transaction and only then resolves each request's future: a request is 
 after its event is durably committed, exactly as with :meth:`ConsentRegistry.append`, and
 concurrent requests share the fsync.
 
-Events go through the registry's own batch write, :meth:`ConsentRegistry.import_batches` (one
-transaction, all or nothing, idempotent on event ids), never around it: whatever the registry
-does when it records an event (append-only triggers, the tamper-evident log) applies to them too.
-If a batch fails, its events are retried one transaction each, so that one bad event cannot fail
-the others; each request then gets its own outcome. Nothing is acknowledged that is not committed.
+Events go through the registry's own batch write, :meth:`ConsentRegistry.append_many` (one
+transaction; idempotent on event ids; each event linked into the tamper-evident log, in order),
+never around it. Each event gets its own outcome: an id reused with other content fails that
+request alone (409), the others are committed. If the transaction itself fails (the database is
+unreachable, the disk is full), its events are retried one transaction each, so that whatever
+made it fail fails alone; nothing is acknowledged that is not committed.
+
+Requests awaiting from the event loop are resolved together: one ``call_soon_threadsafe`` per
+batch (not one per event), so that a batch of *n* wakes the loop once.
 """
 
 from __future__ import annotations
@@ -21,23 +25,27 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-
-import pyarrow as pa
 
 from tamis.consent.model import ConsentEvent
 from tamis.consent.registry import ConsentRegistry
 from tamis.errors import RegistryError, TamisError
-from tamis.timefmt import ARROW_TS
 
 log = logging.getLogger(__name__)
+
+Outcome = tuple[ConsentEvent | None, BaseException | None]
 
 
 @dataclass
 class _Pending:
+    """A queued event and where its outcome goes: an asyncio future on ``loop`` (``write``), or
+    a thread-safe future (``submit``)."""
+
     event: ConsentEvent
-    future: Future[ConsentEvent]
+    future: asyncio.Future[ConsentEvent] | Future[ConsentEvent]
+    loop: asyncio.AbstractEventLoop | None = None
 
 
 @dataclass
@@ -89,8 +97,14 @@ class GroupCommitWriter:
         return future
 
     async def write(self, event: ConsentEvent) -> ConsentEvent:
-        """:meth:`submit`, awaited: returns after the commit, raises what the commit raised."""
-        return await asyncio.wrap_future(self.submit(event))
+        """Queue an event and wait for its commit: returns the stored event, or raises what its
+        commit raised (:class:`RegistryError`, :class:`ConsentConflictError`)."""
+        if self._closed:
+            raise RegistryError("the consent writer is not running")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ConsentEvent] = loop.create_future()
+        self._queue.put(_Pending(event, future, loop))
+        return await future
 
     # -- the writer thread -----------------------------------------------------------------------
 
@@ -110,47 +124,73 @@ class GroupCommitWriter:
                     stop = True
                     break
                 batch.append(item)
-            self._commit(batch)
+            self._resolve(batch, self._commit(batch))
 
-    def _commit(self, batch: list[_Pending]) -> None:
+    def _commit(self, batch: list[_Pending]) -> list[Outcome]:
+        """Record ``batch`` in one transaction; on failure, each event in its own."""
         started = time.thread_time()
         try:
-            stored = self._insert([p.event for p in batch])
+            results = self._registry.append_many([p.event for p in batch])
         except Exception as exc:
             self.stats.cpu_s += time.thread_time() - started
             if len(batch) == 1:
                 self.stats.failed += 1
-                batch[0].future.set_exception(_registry_error(exc))
-                return
+                return [(None, _registry_error(exc))]
             log.warning(
                 "a batch of %d consent events failed (%s); retrying one by one", len(batch), exc
             )
-            for pending in batch:
-                self._commit([pending])
-            return
+            return [outcome for pending in batch for outcome in self._commit([pending])]
         self.stats.cpu_s += time.thread_time() - started
-        self.stats.committed += len(batch)
         self.stats.transactions += 1
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
-        for pending, event in zip(batch, stored, strict=True):
-            pending.future.set_result(event)
+        outcomes: list[Outcome] = []
+        for result in results:
+            if isinstance(result, BaseException):
+                self.stats.failed += 1
+                outcomes.append((None, result))
+            else:
+                self.stats.committed += 1
+                outcomes.append((result.event, None))
+        return outcomes
 
-    def _insert(self, events: list[ConsentEvent]) -> list[ConsentEvent]:
-        batch = pa.RecordBatch.from_arrays(
-            [
-                pa.array([e.event_id for e in events], pa.string()),
-                pa.array([e.member_id for e in events], pa.string()),
-                pa.array([e.setting for e in events], pa.string()),
-                pa.array([e.value for e in events], pa.bool_()),
-                pa.array([e.ts for e in events], ARROW_TS),
-                pa.array([e.channel for e in events], pa.string()),
-                pa.array(["<service>"] * len(events), pa.string()),
-                pa.array(range(1, len(events) + 1), pa.int64()),
-            ],
-            names=["event_id", "member_id", "setting", "value", "ts", "channel", "_file", "_line"],
-        )
-        self._registry.import_batches([batch])  # returns once committed
-        return events
+    def _resolve(self, batch: list[_Pending], outcomes: list[Outcome]) -> None:
+        """Hand each request its outcome: thread-safe futures at once, asyncio futures by one
+        callback per event loop."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending, Outcome]]] = {}
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if pending.loop is None:
+                _settle(pending, outcome)
+            else:
+                by_loop.setdefault(pending.loop, []).append((pending, outcome))
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all(items))
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                log.warning("%d consent writes committed after their event loop closed", len(items))
+
+
+def _settle(pending: _Pending, outcome: Outcome) -> None:
+    # A cancelled future (the client went away) gets nothing; its event is committed anyway.
+    future = pending.future
+    if isinstance(future, Future):
+        if not future.set_running_or_notify_cancel():  # thread-safe: cancel() can race
+            return
+    elif future.done():  # asyncio: settled on its own loop, no race
+        return
+    event, error = outcome
+    if error is not None:
+        future.set_exception(error)
+    else:
+        assert event is not None
+        future.set_result(event)
+
+
+def _settle_all(items: list[tuple[_Pending, Outcome]]) -> Callable[[], None]:
+    def settle() -> None:
+        for pending, outcome in items:
+            _settle(pending, outcome)
+
+    return settle
 
 
 def _registry_error(exc: Exception) -> Exception:
