@@ -8,8 +8,10 @@ data (Faker's person names, pycountry's countries and subdivisions), built once 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from functools import cache
+from pathlib import Path
 
 from tamis.pii.fold import fold_key
 
@@ -817,6 +819,24 @@ ORG_WORDS = (
 )  # fmt: skip
 
 
+def _spacy_stop_words(lang: str) -> frozenset[str]:
+    """spaCy's stop words for ``lang``, read from its ``lang/<lang>/stop_words.py`` alone.
+
+    ``import spacy.lang.en.stop_words`` runs ``spacy/__init__`` first, which imports thinc and
+    torch: seconds of CPU in every process that only wants a word list (fast mode and each of the
+    build's stage workers). The file has no imports of its own; it is run by itself here."""
+    spec = importlib.util.find_spec("spacy")  # locates the package without running it
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - pii extra
+        return frozenset()
+    path = Path(next(iter(spec.submodule_search_locations))) / "lang" / lang / "stop_words.py"
+    module_spec = importlib.util.spec_from_file_location(f"_tamis_spacy_stop_{lang}", path)
+    if module_spec is None or module_spec.loader is None or not path.is_file():
+        return frozenset()  # pragma: no cover - another spaCy layout
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return frozenset(getattr(module, "STOP_WORDS", ()))
+
+
 @cache
 def common_words() -> frozenset[str]:
     """Folded everyday French and English words (Faker's lorem lists, spaCy's stop words and
@@ -830,13 +850,8 @@ def common_words() -> frozenset[str]:
         out.update(fold_key(w) for w in (*EnLorem.word_list, *FrLorem.word_list))
     except ImportError:  # pragma: no cover - faker is a core dependency
         pass
-    try:
-        from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP
-        from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP
-
-        out.update(fold_key(w) for w in (*EN_STOP, *FR_STOP))
-    except ImportError:  # pragma: no cover - spaCy is in the pii extra
-        pass
+    for lang in ("en", "fr"):
+        out.update(fold_key(w) for w in _spacy_stop_words(lang))
     out.discard("")
     return frozenset(out)
 
