@@ -17,6 +17,8 @@ DEMO   ?= demo
 DEMO_MEMBERS ?= 20000
 CUTOFF ?= 2026-01-01T00:00:00Z
 FUZZ_EXAMPLES ?= 10000
+FUZZ_PROCS ?= 2
+FUZZ_STAMP := $(VENV)/.installed-fuzz
 CHAOS_KILLS ?= 100
 
 .PHONY: venv demo test lint fuzz chaos bench clean services
@@ -45,25 +47,36 @@ lint: venv
 	$(VENV)/bin/mypy
 	$(VENV)/bin/bandit -q -r src/tamis -c pyproject.toml
 
-fuzz: venv
+$(FUZZ_STAMP): $(STAMP)
+	$(PIP) install --quiet -e '.[fuzz]'
+	@touch $@
+
+# Hypothesis first (FUZZ_EXAMPLES per target), then each atheris harness for FUZZ_EXAMPLES runs;
+# one tally of both at the end. A failing harness stops here with its log's end (and libFuzzer's
+# crash-* input in the current folder).
+fuzz: $(FUZZ_STAMP)
 	@rm -f .fuzz-tally.*
 	TAMIS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TAMIS_FUZZ_TALLY=$(CURDIR)/.fuzz-tally \
-		$(PY) -m pytest tests/fuzz -n 4 -q -p no:cacheprovider $(PYTEST_ARGS)
-	@$(PY) fuzz/tally.py .fuzz-tally
+		$(PY) -m pytest tests/fuzz -n $(FUZZ_PROCS) -q -p no:cacheprovider $(PYTEST_ARGS)
 	@if $(PY) -c 'import atheris' 2>/dev/null; then \
-		for h in fuzz/fuzz_*.py; do echo "atheris $$h"; \
-			$(PY) $$h -runs=$(FUZZ_EXAMPLES) 2>&1 | grep -E 'Done|ERROR|Traceback' || exit 1; \
-		done; \
-	else echo 'atheris is not installed: hypothesis was the only fuzzing engine'; fi
+		log=$$(mktemp); \
+		for h in fuzz/fuzz_*.py; do \
+			TAMIS_FUZZ_TALLY=$(CURDIR)/.fuzz-tally $(PY) $$h -runs=$(FUZZ_EXAMPLES) >$$log 2>&1 \
+				|| { tail -n 40 $$log; rm -f $$log; echo "atheris $$h: FAILED"; exit 1; }; \
+			echo "atheris $$h: $$(grep -E '^Done' $$log)"; \
+		done; rm -f $$log; \
+	else echo 'atheris is not installed (pip install -e .[fuzz]): hypothesis was the only engine'; fi
+	@$(PY) fuzz/tally.py .fuzz-tally
 
 chaos: venv services
-	$(PY) scripts/chaos.py --kills $(CHAOS_KILLS)
+	nice -n 19 $(PY) scripts/chaos.py --kills $(CHAOS_KILLS) $(CHAOS_ARGS)
 
 bench: venv services
 	$(PY) -m pytest -m slow -q $(PYTEST_ARGS)
 	$(PY) bench/snapshot.py
 	$(PY) bench/engines.py
 	$(PY) bench/settings_load.py --seconds 15 --clients 64 --procs 1
+	$(PY) bench/settings_load.py --seconds 15 --clients 64 --procs 1 --rate 1000
 	$(PY) bench/settings_load.py --seconds 45 --clients 64 --procs 1 --kill-every 7
 
 clean:

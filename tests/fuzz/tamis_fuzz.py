@@ -49,11 +49,11 @@ def budget(scale: float = 1.0) -> int:
 def count(target: str) -> None:
     _counts[target] += 1
     if _counts.total() % 200 == 0:
-        _write_tally()
+        write_tally()
 
 
 @atexit.register
-def _write_tally() -> None:
+def write_tally() -> None:
     """Each process keeps its counts in ``$TAMIS_FUZZ_TALLY.<pid>`` (rewritten as it goes)."""
     path = os.environ.get(TALLY_ENV)
     if path and _counts:

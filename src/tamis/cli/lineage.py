@@ -90,14 +90,22 @@ def receipt_issue(
 ) -> None:
     """Issue a member's signed receipt for a snapshot (inclusion or non-inclusion).
 
+    The member's pseudonym is derived with the pseudonym key the snapshot was built with (its
+    manifest's key_id), so a snapshot built before a key rotation still gets correct receipts
+    while the retired key is kept in the key ring (docs/trust.md).
+
     Example: tamis receipt M-1006 --snapshot snapshots/2025-11-03 > receipt.json
     """
     from tamis.keys import load_key
-    from tamis.lineage.receipts import dump_receipt, issue_receipt
+    from tamis.lineage.receipts import ReceiptIssuer, SnapshotMembers, dump_receipt
     from tamis.lineage.signing import load_signing_key
 
     with errors():
-        data = dump_receipt(issue_receipt(snapshot, member, load_key(), load_signing_key()))
+        members = SnapshotMembers.load(snapshot)
+        # A manifest without key_id (older format) cannot say its key: the active one is used.
+        key = load_key(key_id=members.pseudonym_key_id)
+        issuer = ReceiptIssuer(members, key, load_signing_key())
+        data = dump_receipt(issuer.issue(member))
     if out is not None:
         out.write_bytes(data)
     else:
