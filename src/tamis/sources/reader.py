@@ -399,8 +399,10 @@ def _validate(
 
 
 def _parse_dates(col: pa.Array) -> tuple[pa.Array, pa.Array]:
-    if pa.types.is_date(col.type):
-        return col, pc.if_else(pc.is_null(col), pa.scalar(None, pa.bool_()), True)
+    if pa.types.is_date(col.type):  # typed (Parquet): only the calendar's range to check
+        in_range = pc.and_(pc.greater_equal(pc.year(col), 1), pc.less_equal(pc.year(col), 9999))
+        ok = pc.if_else(pc.is_null(col), pa.scalar(None, pa.bool_()), in_range)
+        return pc.if_else(pc.fill_null(ok, False), col, pa.scalar(None, pa.date32())), ok
     shaped = pc.match_substring_regex(col, _DATE)
     candidates = pc.if_else(shaped, col, pa.scalar(None, pa.string()))
     try:
@@ -413,9 +415,11 @@ def _parse_dates(col: pa.Array) -> tuple[pa.Array, pa.Array]:
             except ValueError:
                 parsed.append(None)
         dates = pa.array(parsed, pa.date32())
-    ok = pc.and_kleene(shaped, pc.is_valid(dates))
+    # Arrow's calendar has a year 0, Python's (and the contract's ISO 8601 dates) starts at 1.
+    in_range = pc.fill_null(pc.greater_equal(pc.year(dates), 1), False)
+    ok = pc.and_kleene(pc.and_kleene(shaped, pc.is_valid(dates)), in_range)
     ok = pc.if_else(pc.is_null(col), pa.scalar(None, pa.bool_()), ok)
-    return dates, ok
+    return pc.if_else(ok, dates, pa.scalar(None, pa.date32())), ok
 
 
 __all__ = ["ReadChunk", "read_table", "table_files"]
