@@ -103,6 +103,38 @@ class PatternDetector:
         return out
 
 
+def anchored_matches(
+    pattern: re.Pattern[str],
+    anchor: re.Pattern[str],
+    text: str,
+    back: frozenset[str],
+    max_back: int,
+) -> list[re.Match[str]]:
+    """The matches ``pattern.finditer(text)`` would give, found from a cheap ``anchor`` instead.
+
+    ``anchor`` finds a literal that every match holds (the dots of an IPv4, the colons of an
+    IPv6), so the scan jumps between candidates in C; from each anchor, the match start is
+    found by walking back over up to ``max_back`` characters of ``back``, and ``pattern`` (which
+    must refuse to start right after such a character) is matched there. Matches do not overlap.
+    """
+    out: list[re.Match[str]] = []
+    last = -1
+    match = pattern.match
+    for a in anchor.finditer(text):
+        pos = a.start()
+        if pos < last:
+            continue
+        start = pos
+        floor = max(0, pos - max_back, last)
+        while start > floor and text[start - 1] in back:
+            start -= 1
+        m = match(text, start)
+        if m is not None:
+            out.append(m)
+            last = m.end()
+    return out
+
+
 def register_instance(name: str, build: Callable[[], Detector]) -> None:
     """Register a detector that takes no options (the factory ignores them)."""
 

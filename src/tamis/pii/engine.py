@@ -142,15 +142,20 @@ class PiiEngine:
             for t in clean:
                 starts.append(pos)
                 pos += len(t) + len(SEPARATOR)
+            starts.append(pos)  # a sentinel: row i spans [starts[i], starts[i + 1])
             joined = SEPARATOR.join(clean)
             for det in joined_needed:
+                i = 0
                 for span in det.detect(joined, None):
                     if span.score < min_score:
                         continue
-                    i = bisect_right(starts, span.start) - 1
+                    start = span.start
+                    # spans mostly come in text order: look the row up only when it changes
+                    if not starts[i] <= start < starts[i + 1]:
+                        i = bisect_right(starts, start, 0, n) - 1
                     base = starts[i]
                     if span.end - base > len(clean[i]):
-                        continue
+                        continue  # would cross into the separator and the next row
                     out[i].append(span.shifted(-base))
         for det in self.detectors:
             many = getattr(det, "detect_many", None)

@@ -38,10 +38,6 @@ def _table() -> dict[int, int]:
     return table
 
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
-
-
 def _fold_char(c: str) -> str:
     mapped = _table().get(ord(c))
     if mapped is not None:
@@ -55,8 +51,7 @@ def _fold_char(c: str) -> str:
 _RUNS: dict[str, str] = {}
 
 
-def _fold_run(match: re.Match[str]) -> str:
-    run = match.group()
+def _fold_run(run: str) -> str:
     out = _RUNS.get(run)
     if out is None:
         out = "".join([_fold_char(c) for c in run])
@@ -65,27 +60,49 @@ def _fold_run(match: re.Match[str]) -> str:
     return out
 
 
+# Characters that a Latin-1 byte table cannot fold: beyond U+00FF, and "µ" (folds to "μ"). The
+# class is spelt out before its repeat so that the scan jumps between such characters in C (a
+# pattern that starts with a repeat is tried at every position, ten times slower).
+_NOT_BYTE_FOLDABLE = re.compile(r"([^\x00-\xb4\xb6-\xff][^\x00-\xb4\xb6-\xff]*)")
+
+
 def fold(text: str) -> str:
     """Lower-case, accent-free, punctuation-as-space copy of ``text`` with the same length.
 
-    Runs of non-ASCII characters (a few per cent of a French text) are folded first, with a
-    memo, so that the rest goes through ``str.translate``'s ASCII fast path: a text with one
-    accent or emoji would otherwise be translated character by character.
+    Every character is folded on its own (:func:`_fold_char`). French and English text is
+    almost all Latin-1: it goes through ``bytes.translate`` with a 256-entry table (Latin-1 is
+    one byte per character, so offsets do not move); the few runs beyond it (typographic
+    apostrophes and quotes, "œ", emoji, other scripts) are folded run by run, with a memo.
     """
-    if not text.isascii():
-        text = _NON_ASCII.sub(_fold_run, text)
-        if not text.isascii():  # letters of other scripts stay: fold the ASCII runs between
-            return _ASCII_RUN.sub(_fold_ascii_run, text)
-    return text.translate(_ascii_table())
+    if text.isascii():
+        return text.translate(_ascii_table())
+    table = _byte_table()
+    parts = _NOT_BYTE_FOLDABLE.split(text)
+    if len(parts) == 1:
+        return text.encode("latin-1").translate(table).decode("latin-1")
+    out = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            out.append(_fold_run(part))
+        elif part:
+            out.append(part.encode("latin-1").translate(table).decode("latin-1"))
+    return "".join(out)
+
+
+@cache
+def _byte_table() -> bytes:
+    """:func:`_fold_char` of each Latin-1 character, as a ``bytes.translate`` table ("µ",
+    which folds beyond Latin-1, never reaches it)."""
+    out = bytearray(256)
+    for b in range(256):
+        folded = ord(_fold_char(chr(b)))
+        out[b] = folded if folded < 256 else 0x20
+    return bytes(out)
 
 
 @cache
 def _ascii_table() -> dict[int, int]:
     return {cp: v for cp, v in _table().items() if cp < 0x80}
-
-
-def _fold_ascii_run(match: re.Match[str]) -> str:
-    return match.group().translate(_ascii_table())
 
 
 def fold_key(text: str) -> str:

@@ -10,8 +10,7 @@ logged, counted and compared without copying personal data around.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from itertools import pairwise
+from typing import NamedTuple
 
 # Entity types (Presidio spelling where Presidio has one, so results compare 1:1).
 EMAIL = "EMAIL_ADDRESS"
@@ -43,14 +42,7 @@ ENTITY_TYPES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Span:
-    """One detected entity: ``text[start:end]`` is a ``type`` according to ``detector``.
-
-    Validated on construction: offsets must be a non-empty, non-negative range and the score must
-    lie in [0, 1], so a buggy detector fails loudly instead of corrupting redaction.
-    """
-
+class _SpanFields(NamedTuple):
     start: int
     end: int
     type: str
@@ -58,22 +50,38 @@ class Span:
     detector: str
     explanation: str | None = None
 
-    def __post_init__(self) -> None:
-        if not 0 <= self.start < self.end:
-            raise ValueError(f"span [{self.start}, {self.end}) is empty or negative")
-        if not 0.0 <= self.score <= 1.0:
-            raise ValueError(f"span score {self.score} is outside [0, 1]")
+
+class Span(_SpanFields):
+    """One detected entity: ``text[start:end]`` is a ``type`` according to ``detector``.
+
+    Validated on construction: offsets must be a non-empty, non-negative range and the score must
+    lie in [0, 1], so a buggy detector fails loudly instead of corrupting redaction.
+
+    An immutable named tuple (ordered by start, end, type, score, detector): a batch of posts
+    makes tens of thousands of spans, and a tuple is built three times faster than a frozen
+    dataclass.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        start: int,
+        end: int,
+        type: str,
+        score: float,
+        detector: str,
+        explanation: str | None = None,
+    ) -> Span:
+        if not 0 <= start < end:
+            raise ValueError(f"span [{start}, {end}) is empty or negative")
+        if not 0.0 <= score <= 1.0:
+            raise ValueError(f"span score {score} is outside [0, 1]")
+        return tuple.__new__(cls, (start, end, type, score, detector, explanation))
 
     def shifted(self, offset: int) -> Span:
         """The same span moved by ``offset`` code points (used to map joined-batch offsets)."""
-        return Span(
-            self.start + offset,
-            self.end + offset,
-            self.type,
-            self.score,
-            self.detector,
-            self.explanation,
-        )
+        return tuple.__new__(Span, (self[0] + offset, self[1] + offset, *self[2:]))
 
     def overlaps(self, other: Span) -> bool:
         return self.start < other.end and other.start < self.end
@@ -102,23 +110,25 @@ def resolve_overlaps(spans: Iterable[Span], priority: dict[str, int] | None = No
     if len(spans) < 2:
         return spans
     by_start = sorted(spans)
-    if all(a.end <= b.start for a, b in pairwise(by_start)):
+    end = -1
+    for span in by_start:
+        if span[0] < end:
+            break
+        end = span[1]
+    else:
         return by_start  # nothing overlaps: the common case
     prio = priority or {}
     ranked = sorted(
         spans,
-        key=lambda s: (
-            -s.score,
-            -prio.get(s.type, 0),
-            -(s.end - s.start),
-            s.start,
-            s.type,
-            s.detector,
-        ),
+        key=lambda s: (-s[3], -prio.get(s[2], 0), s[0] - s[1], s[0], s[2], s[4]),
     )
     kept: list[Span] = []
     for span in ranked:
-        if not any(span.overlaps(k) for k in kept):
+        a, b = span[0], span[1]
+        for k in kept:
+            if a < k[1] and k[0] < b:
+                break
+        else:
             kept.append(span)
     kept.sort()
     return kept

@@ -62,6 +62,19 @@ def _patterns() -> tuple[str, str]:
     return fr, en
 
 
+# A number and the word after it: where a French address may start. Checking that word against
+# the street types in a set is much cheaper than letting the regex engine try each type in turn
+# after every number of the text ("18 mois", "4 pivots").
+_FR_ANCHOR = re.compile(
+    r"[0-9](?<![\w,][0-9])[0-9]{0,3}(?:[ \t]?(?:bis|ter|quater|[A-Da-d])(?!\w))?,?[ \t]+"
+    r"(?P<type>[^\W\d_][^\W\d_\-]*(?:-[^\W\d_]+)?)"
+)
+
+
+def _fr_type_keys() -> frozenset[str]:
+    return frozenset(t.replace("\\.", "").lower() for t in FR_STREET_TYPES)
+
+
 _TRAILING_PARTICLE = re.compile(
     rf"(?:[ \t\-]+(?:{FR_PARTICLES}|[dl]['’])|[ \t\-]+\d{{1,4}})+$", re.IGNORECASE
 )
@@ -77,11 +90,33 @@ class AddressDetector:
         fr, en = _patterns()
         self._fr = re.compile(fr)
         self._en = re.compile(en)
+        self._fr_types = _fr_type_keys()
+
+    def _fr_matches(self, text: str) -> list[re.Match[str]]:
+        """What ``self._fr.finditer(text)`` finds, trying the full pattern only after a number
+        followed by a street type."""
+        out: list[re.Match[str]] = []
+        last = -1
+        types = self._fr_types
+        match = self._fr.match
+        for anchor in _FR_ANCHOR.finditer(text):
+            if anchor.start() < last or anchor.group("type").lower() not in types:
+                continue
+            m = match(text, anchor.start())
+            if m is not None:
+                out.append(m)
+                last = m.end()
+        return out
 
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
         out = []
-        for rx, why in ((self._fr, "French street address"), (self._en, "street address")):
-            for m in rx.finditer(text):
+        fr = self._fr_matches(text)
+        en = self._en.finditer(text)
+        for rx, found, why in (
+            (self._fr, fr, "French street address"),
+            (self._en, en, "street address"),
+        ):
+            for m in found:
                 start, end = m.span()
                 if rx is self._fr:
                     value = text[start:end]

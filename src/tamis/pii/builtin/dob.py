@@ -41,6 +41,13 @@ CUES = (
     r"birthday\s*:?",
 )
 DOB_PATTERN = rf"(?i)(?<!\w)(?:{'|'.join(CUES)})\s*(?:(?:on|le|the)\s+)?(?P<date>{DATE})(?!\d)"
+# Where a cue may start, searched in the lower-cased text: a case-sensitive alternation lets the
+# regex engine skip to its first letters in C, where ``(?i)`` tries every position.
+# Each branch starts with a letter, then checks it starts a word.
+CUE_ANCHOR = (
+    r"n(?<!\wn)(?:[ée]|aissance)|a(?<!\wa)nniversaire|b(?<!\wb)(?:orn|irth)"
+    r"|d(?<!\wd)(?:ate\s|\.?o\.?b)"
+)
 
 
 class DobDetector:
@@ -50,13 +57,26 @@ class DobDetector:
 
     def __init__(self) -> None:
         self._rx = re.compile(DOB_PATTERN)
+        self._anchor = re.compile(CUE_ANCHOR)
 
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
-        out = []
-        for m in self._rx.finditer(text):
-            start, end = m.span("date")
-            out.append(Span(start, end, DOB, 0.9, self.id, "date after a birth cue"))
-        return out
+        lower = text.lower()
+        if len(lower) != len(text):  # a letter whose lower case is longer ("İ"): scan all
+            matches = list(self._rx.finditer(text))
+        else:
+            matches = []
+            last = -1
+            for anchor in self._anchor.finditer(lower):
+                if anchor.start() < last:
+                    continue
+                m = self._rx.match(text, anchor.start())
+                if m is not None:
+                    matches.append(m)
+                    last = m.end()
+        return [
+            Span(m.start("date"), m.end("date"), DOB, 0.9, self.id, "date after a birth cue")
+            for m in matches
+        ]
 
 
 @detectors.register("dob.v1")

@@ -88,8 +88,10 @@ _SPEECH_RX = re.compile(
 _STRONG = frozenset(STRONG_CUES)
 _WEAK = frozenset(WEAK_CUES)
 _DETERMINERS = frozenset(DETERMINERS)
-_TITLE_ENDS = frozenset(t[-1] for t in TITLES)
-_TITLES = frozenset(TITLES)  # case matters: "Me Dupont" (Maître), "call me Jean"
+# case matters: "Me Dupont" (Maître), "call me Jean"; the English honorifics are also written in
+# lower case ("with ms. Quinzia"), which no everyday word is
+_TITLES = frozenset((*TITLES, "mr", "mr.", "mrs", "mrs.", "ms", "ms.", "dr."))
+_TITLE_ENDS = frozenset(t[-1] for t in _TITLES)
 
 
 def _words_before(text: str, start: int) -> list[str]:
@@ -104,6 +106,35 @@ def _cued(words: list[str], cues: frozenset[str]) -> bool:
         or " ".join(words[-2:]) in cues
         or (len(words) == 3 and " ".join(words) in cues)
     )
+
+
+# Form fields and chat roles: before a colon these words label what follows ("Date: ...",
+# "Edit: ...", "Bot: ..."), even where a gazetteer also has them as names.
+FIELD_LABELS = frozenset(
+    [
+        "date", "time", "edit", "update", "note", "subject", "objet", "re", "fwd", "from", "to",
+        "cc", "max", "min", "total", "source", "via", "where", "when", "what", "who", "status",
+        "bot", "user", "admin", "agent", "customer", "client", "guest", "host", "moderator",
+        "support", "system", "assistant", "utilisateur", "conseiller",
+    ]
+)  # fmt: skip
+
+
+def _labelled(text: str, word: str, end: int) -> bool:
+    """Whether ``word`` followed by a colon is a form field or a chat role, not a speaker."""
+    return word.lower() in FIELD_LABELS and text[end : end + 2].strip()[:1] == ":"
+
+
+def _strong_before(text: str, start: int) -> bool:
+    """``_cued(_words_before(text, start), _STRONG)``, answered at once when the character
+    before (past spaces, commas and colons) cannot end a strong cue: every cue ends with a
+    letter or a period ("feat."), and most capitalised words follow a sentence end or a row."""
+    i = start - 1
+    while i >= 0 and text[i] in " \t,:":
+        i -= 1
+    if i < 0 or not (text[i].isalpha() or text[i] == "."):
+        return False
+    return _cued(_words_before(text, start), _STRONG)
 
 
 def _titled(text: str, start: int) -> bool:
@@ -178,6 +209,8 @@ class HeuristicNameDetector:
         self.__init__()  # type: ignore[misc]
 
     def _classify(self, word: str) -> int:
+        if word.endswith(("'s", "’s")) and len(word) > 3:
+            word = word[:-2]  # "Yefremova's": the name is the stem
         key = fold_key(word)
         flags = 0
         if key in _TITLE_KEYS:
@@ -188,7 +221,9 @@ class HeuristicNameDetector:
             return INITIAL
         if key in self._stop:
             flags |= STOP
-        tier = self._first.get(key) or self._first.get(key.split(" ")[0])
+        tier = self._first.get(key)
+        if not tier and "-" in word:  # "Jean-Pierre": its first part; not "Don't"
+            tier = self._first.get(key.split(" ")[0])
         if tier:
             flags |= FIRST_NAME | (CORE_FIRST if tier == 2 else 0)
         if key in self._last:
@@ -206,6 +241,20 @@ class HeuristicNameDetector:
             flags |= ORG
         return flags
 
+    @staticmethod
+    def _joins(text: str, current: list[tuple[int, int, int]], start: int) -> bool:
+        """Whether the token at ``start`` continues the run ``current``: one space (most runs,
+        no regex), a hyphen, an initial's period or a lower-case particle apart."""
+        prev_end = current[-1][1]
+        if start - prev_end == 1 and text[prev_end] == " ":
+            return True
+        if start - prev_end > 12:
+            return False
+        between = text[prev_end:start]
+        return _GAP_RX.fullmatch(between) is not None and (
+            between[0] != "." or bool(current[-1][2] & INITIAL)
+        )
+
     def _runs(self, text: str) -> list[list[tuple[int, int, int]]]:
         """Consecutive capitalised tokens, split at function words and places."""
         runs: list[list[tuple[int, int, int]]] = []
@@ -213,7 +262,6 @@ class HeuristicNameDetector:
         info = self._info
         if len(info) > 200_000:
             info.clear()
-        gap = _GAP_RX.fullmatch
         for m in self._rx.finditer(text):
             word = m.group()
             flags = info.get(word)
@@ -223,6 +271,15 @@ class HeuristicNameDetector:
             if flags < 0 or (flags & PARTICLE and not current):
                 continue
             start, end = m.span()
+            if word.endswith(("'s", "’s")) and len(word) > 3 and not flags & (STOP | PLACE):
+                # a possessive ends a name: "Faina D. Yefremova's Cautionary Tales"
+                if current and not self._joins(text, current, start):
+                    runs.append(current)
+                    current = []
+                current.append((start, end - 2, flags))
+                runs.append(current)
+                current = []
+                continue
             if flags & STOP and flags & ORG and current and start - current[-1][1] == 1:
                 current.append((start, end, flags))  # "Raynaud SARL": the run is a company
                 runs.append(current)
@@ -233,15 +290,12 @@ class HeuristicNameDetector:
                     runs.append(current)
                     current = []
                 continue
-            if current:
-                prev_end = current[-1][1]
-                between = text[prev_end:start]
-                if (
-                    not (gap(between) and (between[0] != "." or current[-1][2] & INITIAL))
-                    or len(between) > 12
-                ):
-                    runs.append(current)
-                    current = []
+            if current and not (
+                (start - current[-1][1] == 1 and text[start - 1] == " ")
+                or self._joins(text, current, start)
+            ):
+                runs.append(current)
+                current = []
             current.append((start, end, flags))
         if current:
             runs.append(current)
@@ -250,31 +304,50 @@ class HeuristicNameDetector:
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
         out: list[Span] = []
         prev_titled_end = -10
+        title_ends = _TITLE_ENDS
         for run in self._runs(text):
-            # leading words that cannot start a name: "Ask Zoltan", "Hey LOOK"
-            while (
-                len(run) > 1
-                and (
-                    run[0][2] & (COMMON | ORG)
-                    or (not run[0][2] & NAME and _sentence_start(text, run[0][0]))
-                )
-                and not run[0][2] & INITIAL
-            ):
-                run = run[1:]
-            while len(run) > 1 and run[-1][2] & (INITIAL | PARTICLE):
-                run = run[:-1]
-            if len(run) > self.max_run:
-                continue  # a title or a headline, not a name
-            start, end = run[0][0], run[-1][1]
-            if (
-                len(run) == 1
-                and not run[0][2] & NAME
-                and _SPEECH_RX.match(text, end) is None
-                and text[start - 2 : start - 1] not in _TITLE_ENDS
-                and (start - prev_titled_end > 6 or prev_titled_end < 0)
-                and not _cued(_words_before(text, start), _STRONG)
-            ):
-                continue  # one capitalised word, not a name, nothing around it
+            if len(run) > 1:
+                # leading words that cannot start a name: "Ask Zoltan", "Hey LOOK"
+                while (
+                    len(run) > 1
+                    and (
+                        run[0][2] & (COMMON | ORG)
+                        or (
+                            not run[0][2] & NAME
+                            and _sentence_start(text, run[0][0])
+                            # "Mr. Ferko Takáts", "Name: Toshimi Arata"
+                            and not _titled(text, run[0][0])
+                            and not _strong_before(text, run[0][0])
+                        )
+                    )
+                    and not run[0][2] & INITIAL
+                ):
+                    run = run[1:]
+                # trailing initials, particles and everyday words: "Toshimi Arata Phone:"
+                while len(run) > 1 and (
+                    run[-1][2] & (INITIAL | PARTICLE)
+                    or (
+                        run[-1][2] & COMMON
+                        and not run[-1][2] & (NAME | ORG | STREET | STREET_PREFIX)
+                    )
+                ):
+                    run = run[:-1]
+                if len(run) > self.max_run:
+                    continue  # a title or a headline, not a name
+            start, end, first = run[0]
+            if len(run) == 1:
+                end = run[0][1]
+                # one capitalised word, not a name, nothing around it (cheapest checks first)
+                if (
+                    not first & NAME
+                    and text[start - 2 : start - 1] not in title_ends
+                    and (start - prev_titled_end > 6 or prev_titled_end < 0)
+                    and _SPEECH_RX.match(text, end) is None
+                    and not _strong_before(text, start)
+                ):
+                    continue
+            else:
+                end = run[-1][1]
             flags = [f for _, _, f in run]
             any_flags = 0
             for f in flags:
@@ -285,29 +358,46 @@ class HeuristicNameDetector:
                 titled = text[prev_titled_end:start].strip(" ,") in ("et", "and", "&", "")
             if titled:
                 prev_titled_end = end
-                if len(run) == 1 and flags[0] & INITIAL:
+                if len(run) == 1 and first & INITIAL:
                     continue
                 out.append(Span(start, end, PERSON, 0.9, self.id, "after a title"))
                 continue
             if (
                 any_flags & ORG
-                or (len(run) > 1 and (flags[-1] & STREET or flags[0] & STREET_PREFIX))
-                or (len(run) == 1 and flags[0] & (INITIAL | STREET | STREET_PREFIX))
+                or (len(run) > 1 and (flags[-1] & STREET or first & STREET_PREFIX))
+                or (len(run) == 1 and first & (INITIAL | STREET | STREET_PREFIX))
             ):
                 continue  # "Wolfram Research", "Eriksson Bridge", "Rua Nova"
             if _COMPANY_AFTER_RX.match(text, end):
                 continue  # "Hervé Martin S.A.", "Jhaveri and Sons", "Lecoq et Fils"
             before = _words_before(text, start)
-            if before and before[-1] in _DETERMINERS and text[start - 1] not in ",:":
+            determined = bool(before) and before[-1] in _DETERMINERS and text[start - 1] not in ",:"
+            if determined and not (
+                # "a Pálmi Einarsson concert", "a Ravil G Yefimov concert": a first and a last
+                # name, or a name with a middle initial, are a person's name after all
+                len(run) >= 2
+                and (
+                    (first & FIRST_NAME and flags[-1] & LAST_NAME)
+                    or (len(run) >= 3 and any(f & INITIAL for f in flags[1:-1]))
+                )
+            ):
                 continue  # "the Princess Royal", "du Premier Protocole"
             strong = _cued(before, _STRONG)
-            names = [f for f in flags if f & NAME and not f & COMMON]
             word = text[start:end]
             if len(run) >= 2:
+                names = [f for f in flags if f & NAME and not f & COMMON]
                 n_first = sum(1 for f in names if f & FIRST_NAME)
                 shaped = all(not f & COMMON or f & NAME for f in flags) and not word.isupper()
                 if n_first and len(names) == sum(1 for f in flags if not f & (INITIAL | PARTICLE)):
                     score, why = 0.9, "first and last names from gazetteers"
+                elif (
+                    shaped
+                    and len(run) >= 3
+                    and any(f & INITIAL for f in flags[1:-1])
+                    and not any_flags & (STREET | PLACE)
+                    and not first & INITIAL
+                ):
+                    score, why = 0.8, "name with a middle initial"
                 elif names and shaped:
                     score, why = 0.8, "capitalised name with a gazetteer name"
                 elif shaped and (strong or _cued(before, _WEAK) or _AFTER_RX.match(text, end)):
@@ -315,20 +405,20 @@ class HeuristicNameDetector:
                 else:
                     continue
             else:
-                f = flags[0]
+                f = first
                 if word.isupper() and not strong:
                     continue  # acronyms
-                at_start = _sentence_start(text, start)
-                after = _AFTER_RX.match(text, end) is not None
                 if f & FIRST_NAME and not f & COMMON:
+                    at_start = _sentence_start(text, start)
                     score = 0.45 if at_start else (0.7 if f & CORE_FIRST else 0.6)
                     why = "first name from a gazetteer"
-                    if after:
+                    if _AFTER_RX.match(text, end) is not None and not _labelled(text, word, end):
                         score, why = max(score, 0.7), why + " before a verb"
                 elif f & LAST_NAME and not f & COMMON:
+                    at_start = _sentence_start(text, start)
                     score = 0.3 if at_start else 0.55
                     why = "last name from a gazetteer"
-                    if after:
+                    if _AFTER_RX.match(text, end) is not None and not _labelled(text, word, end):
                         score, why = max(score, 0.6), why + " before a verb"
                 elif not f & COMMON and (strong or _SPEECH_RX.match(text, end)):
                     score, why = 0.45, "capitalised word"
@@ -337,7 +427,8 @@ class HeuristicNameDetector:
                 if score < 0.7 and (strong or _cued(before, _WEAK)):
                     score += 0.2 if strong or f & NAME else 0.1
                     why += " after a cue"
-            out.append(Span(start, end, PERSON, round(min(score, 0.95), 2), self.id, why))
+                score = round(min(score, 0.95), 2)
+            out.append(Span(start, end, PERSON, score, self.id, why))
         return out
 
 

@@ -12,13 +12,19 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from tamis.pii.base import Detector, detectors
+from tamis.pii.base import Detector, anchored_matches, detectors
 from tamis.pii.builtin._cues import negative_before
 from tamis.pii.spans import HANDLE, IP, URL, Span
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 IPV4_PATTERN = rf"\d(?<![\w.]\d)\d{{0,2}}(?:\.{_OCTET}){{3}}(?![\w]|\.\d)"
 IPV6_PATTERN = r"[0-9A-Fa-f:](?<![\w:.][0-9A-Fa-f:])[0-9A-Fa-f]{0,3}:(?:[0-9A-Fa-f]{0,4}:){1,6}(?:[0-9A-Fa-f]{1,4}|:)(?![\w:])"
+# Literal anchors (a dot between digits, two colons around hex digits): the scan jumps to them
+# in C, and the full pattern is tried only at the start of the token around them.
+IPV4_ANCHOR = r"\.(?<=\d\.)(?=\d)"
+IPV6_ANCHOR = r":(?=[0-9A-Fa-f]{0,4}:)"
+_DIGITS = frozenset("0123456789")
+_HEX_COLON = frozenset("0123456789abcdefABCDEF:")
 
 
 class IpDetector:
@@ -29,17 +35,19 @@ class IpDetector:
     def __init__(self) -> None:
         self._v4 = re.compile(IPV4_PATTERN)
         self._v6 = re.compile(IPV6_PATTERN)
+        self._v4_anchor = re.compile(IPV4_ANCHOR)
+        self._v6_anchor = re.compile(IPV6_ANCHOR)
 
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
         out = []
-        for m in self._v4.finditer(text):
+        for m in anchored_matches(self._v4, self._v4_anchor, text, _DIGITS, 3):
             if int(m.group().split(".", 1)[0]) > 255 or m.group()[0] == "0":
                 continue
             if negative_before(text, m.start()):
                 continue
             out.append(Span(m.start(), m.end(), IP, 0.85, self.id, "IPv4"))
         if ":" in text:
-            for m in self._v6.finditer(text):
+            for m in anchored_matches(self._v6, self._v6_anchor, text, _HEX_COLON, 45):
                 value = m.group()
                 if value.count(":") < 2 or sum(c.isalnum() for c in value) < 3:
                     continue
@@ -55,8 +63,10 @@ _TLDS = (
     "com|org|net|fr|io|eu|de|uk|be|ch|ca|us|info|biz|co|me|app|dev|ai|es|it|nl|pt|pl|se|no|dk|"
     "fi|at|cz|lu|ie|au|jp|cn|in|br|ru|tv|ly|gg|gl|gov|edu"
 )
-# Anchors that start with a literal, so the regex engine can skip ahead in C.
-_ANCHOR_RX = re.compile(rf"(?i)://|www\.|\.(?:{_TLDS})(?![\w\-])")
+# Anchors that start with a literal ("://", or a dot after "www" or before a common TLD), so
+# the regex engine jumps between them in C; a repeat or a case-insensitive letter first would
+# make it try every position.
+_ANCHOR_RX = re.compile(rf"://|\.(?:(?<=[wW][wW][wW]\.)|(?=[A-Za-z])(?i:{_TLDS})(?![\w\-]))")
 _URL_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#[]@!$&()*+,;=%"
 )
@@ -118,8 +128,9 @@ class UrlDetector:
         return out
 
 
+# The lookbehind sits after the "@" so the scan jumps from "@" to "@" in C.
 HANDLE_PATTERN = (
-    r"(?<![\w@.\-/])@(?P<h>[A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,38}[A-Za-z0-9_])?)(?![\w@])"
+    r"@(?<![\w@.\-/]@)(?P<h>[A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,38}[A-Za-z0-9_])?)(?![\w@])"
 )
 
 
