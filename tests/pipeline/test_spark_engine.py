@@ -158,10 +158,39 @@ def test_spark_conf_pairs() -> None:
         run_build(_request(Path("x"), Path("y")), "flink")
 
 
-def test_spark_refuses_deduplication_it_cannot_match(tmp_path: Path) -> None:
-    """``minimal`` deduplicates; the Spark engine says so before starting Spark."""
-    with pytest.raises(Exception, match="--engine embedded"):
-        SparkEngine(_request(tmp_path, tmp_path / "out", "minimal"))
+def test_parquet_rows_are_validated_through_a_symbolic_link(tmp_path: Path) -> None:
+    """Spark reports a file by the path it was given; an export reached through a symbolic link
+    must still find its files (it failed with a KeyError)."""
+    import pyarrow as pa
+
+    from tamis.pipeline.engines import _arrow_tasks as tasks
+    from tamis.sources.schema import MEMBERS
+
+    real = tmp_path / "real"
+    real.mkdir()
+    table = pa.table(
+        {
+            "member_id": ["m1", "m2"],
+            "country": ["FR", "DE"],
+            "birth_date": pa.array([None, None], pa.date32()),
+            "created_at": pa.array(
+                [datetime(2020, 1, 1, tzinfo=UTC)] * 2, pa.timestamp("us", "UTC")
+            ),
+        }
+    )
+    pq.write_table(table, real / "members.parquet")
+    (tmp_path / "link").symlink_to(real)
+    given = tmp_path / "link" / "members.parquet"
+    batch = table.append_column("_path", pa.array([f"file:{given}"] * 2)).append_column(
+        "_row", pa.array([0, 1], pa.int64())
+    )
+    files = {os.path.realpath(given): ("members.parquet", 0)}
+    out = pa.Table.from_batches(
+        list(tasks.validate_parquet([batch.to_batches()[0]], MEMBERS, files))
+    )
+    assert out.column("member_id").to_pylist() == ["m1", "m2"]
+    assert out.column("_file").to_pylist() == ["members.parquet"] * 2
+    assert out.column("_line").to_pylist() == [1, 2]
 
 
 # --- both engines ---------------------------------------------------------------------------------
@@ -178,6 +207,23 @@ def test_synthetic_platform_same_snapshot_on_both_engines(
     assert manifest["stage_counts"]["pii.redact.v1"]  # the PII stage ran in the workers
     data = spark.read.parquet(str(tmp_path / "spark" / "data"))
     assert content_digest_spark(data) == manifest["content_digest"]
+
+
+def test_minimal_preset_deduplicates_the_same_on_both_engines(
+    spark: Any, platforms: dict[str, Path], tmp_path: Path
+) -> None:
+    """``minimal`` (PII redaction, then exact and near-duplicate removal): Spark's distributed
+    MinHash LSH drops the same records as the embedded engine, with the same counts and the same
+    ``dedup`` section, and three shuffle partitions give the same snapshot as two."""
+    export = platforms["parquet"]
+    embedded = build_snapshot(_request(export, tmp_path / "embedded", "minimal")).manifest
+    manifest = _spark_build(spark, _request(export, tmp_path / "spark", "minimal"), 3, batch=500)
+    _same_snapshot(tmp_path / "embedded", tmp_path / "spark")
+    dedup = manifest["dedup"]
+    assert dedup == embedded["dedup"]
+    assert dedup["exact"] > 0 and dedup["near"] > 0  # the platform has both kinds
+    assert manifest["records"]["excluded_by_reason"]["duplicate"] == dedup["dropped"]
+    assert set(dedup["pii_copies"]) >= {"strings", "occurrences", "distribution", "by_type"}
 
 
 def test_partitioning_does_not_change_the_data(

@@ -2,9 +2,11 @@
 
 Exact duplicates: texts equal after :func:`normalise_text` (NFKC, case folded, whitespace runs
 collapsed to one space, trimmed), found with Arrow's dictionary encoding (no hash collisions).
-Near duplicates: MinHash signatures over character (or word) shingles of the normalised text,
-candidates from LSH banding (``rensa``), then confirmed by the estimated Jaccard similarity.
-Clusters are closed transitively (union-find) and keep their first record in snapshot order.
+Near duplicates: MinHash signatures over character (or word) shingles of the normalised text
+(``rensa``'s batch API), candidates from LSH banding, then confirmed by the estimated Jaccard
+similarity. Clusters are closed transitively and keep the record with the smallest ``record_id``,
+so that the result does not depend on the order in which an engine sees the records.
+The steps are in :mod:`tamis.dedup._minhash`; the Spark engine schedules the same functions.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tamis.dedup._minhash import candidate_pairs, components, lsh_keys, signatures, similar
 from tamis.errors import TamisError
 
 REASON = "duplicate"
@@ -69,9 +73,10 @@ class DedupConfig:
 class DuplicateResult:
     """Records to drop (reason ``duplicate``) and the figures for the manifest.
 
-    ``drop`` holds the record ids of every copy but the representative (the first in snapshot
-    order) of each cluster; ``representative`` is parallel to it. ``exact`` and ``near`` count
-    dropped records by how they were found; ``clusters`` counts clusters of two or more records.
+    ``drop`` holds the record ids of every copy but the representative (the smallest
+    ``record_id``) of each cluster, in input order; ``representative`` is parallel to it.
+    ``exact`` and ``near`` count dropped records by how they were found; ``clusters`` counts
+    clusters of two or more records.
     """
 
     drop: pa.Array
@@ -102,38 +107,6 @@ def normalise_text(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedAr
     return pc.utf8_trim_whitespace(out)
 
 
-class _UnionFind:
-    """Union-find whose root is always the smallest index (the first in snapshot order)."""
-
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, i: int) -> int:
-        parent = self.parent
-        root = i
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while parent.get(i, i) != root:
-            parent[i], i = root, parent[i]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            lo, hi = (ra, rb) if ra < rb else (rb, ra)
-            self.parent[hi] = lo
-
-
-def _import_rensa() -> Any:
-    try:
-        import rensa
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise TamisError(
-            "near-duplicate detection needs rensa: pip install 'tamis[dedup]'"
-        ) from None
-    return rensa
-
-
 def shingles(text: str, size: int, unit: str = "char") -> list[str]:
     """The shingles of a normalised text in text order, repeats included (MinHash ignores
     order and multiplicity); the whole text when it is shorter than one shingle."""
@@ -148,9 +121,13 @@ def shingles(text: str, size: int, unit: str = "char") -> list[str]:
 
 
 def find_duplicates(batches: Iterable[pa.RecordBatch], config: DedupConfig) -> DuplicateResult:
-    """Duplicate records of a snapshot, given its batches (``record_id``, ``text``) in order.
+    """Duplicate records of a snapshot, given its batches (``record_id``, ``text``).
 
-    Deterministic: the result depends only on the texts, their order and ``config``.
+    A cluster keeps the record with the smallest ``record_id`` (UTF-8 byte order; among equal
+    ids, the earlier one): a choice made by content, so that every engine keeps the same record
+    whatever order it sees them in. ``drop`` lists the other records in input order.
+
+    Deterministic: the result depends only on the records (ids and texts) and ``config``.
     """
     tables = [pa.Table.from_batches([b]).select(["record_id", "text"]) for b in batches]
     table = (
@@ -159,70 +136,57 @@ def find_duplicates(batches: Iterable[pa.RecordBatch], config: DedupConfig) -> D
         else pa.table({"record_id": pa.array([], pa.string()), "text": pa.array([], pa.string())})
     )
     n = table.num_rows
-    ids = table.column("record_id")
+    empty = pa.array([], pa.string())
+    if not n:
+        return DuplicateResult(drop=empty, representative=empty, config=config)
+    ids = table.column("record_id").combine_chunks()
     norm = normalise_text(table.column("text"))
     if isinstance(norm, pa.ChunkedArray):
         norm = norm.combine_chunks()
+    # by_rank[r] is the row whose id is the r-th smallest; rank is its inverse.
+    by_rank = pc.sort_indices(ids).to_numpy().astype(np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_rank] = np.arange(n, dtype=np.int64)
 
-    uf = _UnionFind()
-    exact_dropped: set[int] = set()
-    if config.exact and n:
-        codes = pc.dictionary_encode(norm).indices
-        rows = pa.table({"code": codes, "row": pa.array(range(n), pa.int64())})
-        first = rows.group_by("code", use_threads=False).aggregate([("row", "min")])
-        first_of = pa.array(
-            pc.take(
-                first.column("row_min"),
-                pc.index_in(codes, first.column("code")),
+    # Exact: every row points at the smallest-id row with the same normalised text.
+    if config.exact:
+        codes = pc.dictionary_encode(norm).indices.to_numpy().astype(np.int64)
+        best = np.full(int(codes.max()) + 1, n, dtype=np.int64)
+        np.minimum.at(best, codes, rank)
+        rep_rank = best[codes]
+    else:
+        rep_rank = rank.copy()
+    exact_dropped = rep_rank != rank
+
+    # Near: among the exact representatives with a text, pairs sharing an LSH band and confirmed
+    # by their estimated Jaccard similarity; components keep their smallest id.
+    root_rank = rep_rank
+    if config.near:
+        rows = np.flatnonzero(~exact_dropped & (pc.utf8_length(norm).to_numpy() > 0))
+        left, right = candidate_pairs(lsh_keys(norm.take(pa.array(rows)), config))
+        # Signatures again, for the (few) candidates only: memory stays at the band keys.
+        involved, pair_index = np.unique(np.concatenate([left, right]), return_inverse=True)
+        sigs = signatures(norm.take(pa.array(rows[involved])), config)
+        confirmed = similar(
+            sigs[pair_index[: len(left)]], sigs[pair_index[len(left) :]], config.threshold
+        )
+        if confirmed.any():
+            nodes, roots = components(
+                pa.array(rank[rows[left[confirmed]]]), pa.array(rank[rows[right[confirmed]]])
             )
-        )
-        dup_rows = pc.indices_nonzero(pc.not_equal(first_of, rows.column("row"))).to_pylist()
-        first_list = first_of.to_pylist()
-        for r in dup_rows:
-            uf.union(first_list[r], r)
-        exact_dropped = set(dup_rows)
+            near_root = np.arange(n, dtype=np.int64)
+            near_root[nodes.to_numpy()] = roots.to_numpy()
+            root_rank = near_root[rep_rank]
 
-    near_candidates: set[int] = set()
-    if config.near and n:
-        rensa = _import_rensa()
-        lsh = rensa.RMinHashLSH(
-            threshold=config.threshold, num_perm=config.num_perm, num_bands=config.bands
-        )
-        texts = norm.to_pylist()
-        sigs: dict[int, Any] = {}
-        for i, text in enumerate(texts):
-            if i in exact_dropped or not text:
-                continue
-            mh = rensa.RMinHash(num_perm=config.num_perm, seed=config.seed)
-            mh.update(shingles(text, config.shingle, config.shingle_unit))
-            for j in sorted(lsh.query(mh)):
-                if mh.jaccard(sigs[j]) >= config.threshold:
-                    uf.union(j, i)
-                    near_candidates.add(i)
-            lsh.insert(i, mh)
-            sigs[i] = mh
-
-    drop_rows: list[int] = []
-    reps: list[int] = []
-    members: dict[int, int] = {}
-    for i in sorted(set(uf.parent) | exact_dropped | near_candidates):
-        root = uf.find(i)
-        if root != i:
-            drop_rows.append(i)
-            reps.append(root)
-            members[root] = members.get(root, 1) + 1
-    exact = sum(1 for r in drop_rows if r in exact_dropped)
-    take = pa.array(drop_rows, pa.int64())
+    dropped = np.flatnonzero(root_rank != rank)
+    representative = by_rank[root_rank[dropped]]
+    exact = int(np.count_nonzero(exact_dropped))
     return DuplicateResult(
-        drop=pc.take(ids, take).combine_chunks() if n else pa.array([], pa.string()),
-        representative=(
-            pc.take(ids, pa.array(reps, pa.int64())).combine_chunks()
-            if n
-            else pa.array([], pa.string())
-        ),
+        drop=ids.take(pa.array(dropped)),
+        representative=ids.take(pa.array(representative)),
         exact=exact,
-        near=len(drop_rows) - exact,
-        clusters=len(members),
+        near=len(dropped) - exact,
+        clusters=len(np.unique(root_rank[dropped])),
         records=n,
         config=config,
     )

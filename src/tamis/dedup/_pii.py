@@ -34,6 +34,47 @@ def _bucket(copies: int) -> str:
     return f"{hi // 2 + 1}-{hi}"
 
 
+def pii_values(
+    texts: Sequence[str | None],
+    detector: SpanFinder,
+    langs: Sequence[str | None] | None = None,
+) -> list[tuple[str, str]]:
+    """``(type, normalised value)`` of every PII string detected in ``texts``, in text order."""
+    out: list[tuple[str, str]] = []
+    for text, spans in zip(texts, detector.analyze_many(texts, langs), strict=True):
+        for span in spans:
+            value = (text or "")[span.start : span.end]
+            out.append((span.type, normalise(span.type, value)))
+    return out
+
+
+def copies_report(strings_by_copies: Iterable[tuple[str, int, int]]) -> dict[str, Any]:
+    """The report of :func:`pii_copies` from ``(type, copies, strings)`` rows: how many distinct
+    strings of each type occur exactly ``copies`` times (a row may repeat a key: it adds up).
+    The Spark engine counts these rows with a shuffle and calls this on the driver."""
+    strings: Counter[tuple[str, int]] = Counter()
+    for typ, copies, n in strings_by_copies:
+        strings[(typ, int(copies))] += int(n)
+    distribution: Counter[str] = Counter()
+    by_type: dict[str, dict[str, int]] = {}
+    for (typ, copies), n in strings.items():
+        distribution[_bucket(copies)] += n
+        entry = by_type.setdefault(typ, {"strings": 0, "max_copies": 0})
+        entry["strings"] += n
+        entry["max_copies"] = max(entry["max_copies"], copies)
+
+    def order(key: str) -> int:
+        return int(key.split("-")[0])
+
+    return {
+        "strings": sum(strings.values()),
+        "occurrences": sum(copies * n for (_t, copies), n in strings.items()),
+        "max_copies": max((copies for _t, copies in strings), default=0),
+        "distribution": {k: distribution[k] for k in sorted(distribution, key=order)},
+        "by_type": dict(sorted(by_type.items())),
+    }
+
+
 def pii_copies(batches: Iterable[pa.RecordBatch], detector: SpanFinder) -> dict[str, Any]:
     """Copies of every distinct detected PII string, summarised (never the strings).
 
@@ -47,24 +88,6 @@ def pii_copies(batches: Iterable[pa.RecordBatch], detector: SpanFinder) -> dict[
         texts = batch.column(batch.schema.get_field_index("text")).to_pylist()
         li = batch.schema.get_field_index("lang")
         langs = batch.column(li).to_pylist() if li >= 0 else None
-        for text, spans in zip(texts, detector.analyze_many(texts, langs), strict=True):
-            for span in spans:
-                value = (text or "")[span.start : span.end]
-                counts[(span.type, normalise(span.type, value))] += 1
-    distribution: Counter[str] = Counter(_bucket(c) for c in counts.values())
-    by_type: dict[str, dict[str, int]] = {}
-    for (typ, _), c in counts.items():
-        entry = by_type.setdefault(typ, {"strings": 0, "max_copies": 0})
-        entry["strings"] += 1
-        entry["max_copies"] = max(entry["max_copies"], c)
-
-    def order(key: str) -> int:
-        return int(key.split("-")[0])
-
-    return {
-        "strings": len(counts),
-        "occurrences": sum(counts.values()),
-        "max_copies": max(counts.values(), default=0),
-        "distribution": {k: distribution[k] for k in sorted(distribution, key=order)},
-        "by_type": dict(sorted(by_type.items())),
-    }
+        counts.update(pii_values(texts, detector, langs))
+    per_copies = Counter((typ, c) for (typ, _value), c in counts.items())
+    return copies_report((typ, c, n) for (typ, c), n in per_copies.items())

@@ -22,6 +22,7 @@ Two unified row shapes keep each input a single pass over the data:
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -181,7 +182,8 @@ def validate_parquet(
     """Task: validate rows that Spark's Parquet reader read, with the reader's own rules.
 
     Input rows: the table's columns present in the files, ``_path`` (Spark's file path) and
-    ``_row`` (0-based row in its file). ``files`` maps a local path to (display name, index).
+    ``_row`` (0-based row in its file). ``files`` maps a resolved local path (symbolic links
+    followed: Spark reports the path it was given) to (display name, index).
     """
     raw_schema = reader._raw_schema(table)
     for batch in batches:
@@ -190,7 +192,7 @@ def validate_parquet(
         paths = batch.column("_path")
         for uri in pc.unique(paths).to_pylist():
             part = batch.filter(pc.equal(paths, uri))
-            display, fidx = files[local_path(uri)]
+            display, fidx = files[os.path.realpath(local_path(uri))]
             arrays = []
             for c in table.columns:
                 i = part.schema.get_field_index(c.name)
@@ -341,3 +343,130 @@ def process_records(
                     ]
         if tally_rows:
             yield _tally_batch(tally_rows)
+
+
+# --- deduplication -------------------------------------------------------------------------------
+
+NORMALISED_SCHEMA = pa.schema([pa.field("record_id", pa.string()), pa.field("norm", pa.string())])
+SIGNATURE_SCHEMA = pa.schema([pa.field("record_id", pa.string()), pa.field("sig", pa.binary())])
+BAND_KEY_SCHEMA = pa.schema(
+    [pa.field("record_id", pa.string()), pa.field("keys", pa.list_(pa.int64()))]
+)
+EDGE_SCHEMA = pa.schema([pa.field("a", pa.string()), pa.field("b", pa.string())])
+PII_VALUE_SCHEMA = pa.schema([pa.field("type", pa.string()), pa.field("value", pa.binary())])
+
+
+def normalise_texts(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Task: ``record_id``, ``text`` -> ``record_id``, ``norm``
+    (:func:`tamis.dedup.normalise_text`)."""
+    from tamis.dedup import normalise_text
+
+    for batch in batches:
+        if batch.num_rows:
+            yield pa.RecordBatch.from_arrays(
+                [
+                    batch.column("record_id").cast(pa.string()),
+                    normalise_text(batch.column("text")).cast(pa.string()),
+                ],
+                schema=NORMALISED_SCHEMA,
+            )
+
+
+def lsh_band_keys(batches: Iterable[pa.RecordBatch], config: Any) -> Iterator[pa.RecordBatch]:
+    """Task: ``record_id``, ``norm`` -> ``record_id``, ``keys`` (one LSH key per band of the
+    text's MinHash signature): the embedded engine's :func:`~tamis.dedup._minhash.lsh_keys`."""
+    from tamis.dedup._minhash import lsh_keys
+
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        keys = lsh_keys(batch.column("norm"), config)
+        offsets = pa.array(range(0, keys.size + 1, config.bands), pa.int32())
+        yield pa.RecordBatch.from_arrays(
+            [
+                batch.column("record_id").cast(pa.string()),
+                pa.ListArray.from_arrays(offsets, pa.array(keys.ravel(), pa.int64())),
+            ],
+            schema=BAND_KEY_SCHEMA,
+        )
+
+
+def minhash_signatures(batches: Iterable[pa.RecordBatch], config: Any) -> Iterator[pa.RecordBatch]:
+    """Task: ``record_id``, ``norm`` -> ``record_id``, ``sig`` (the MinHash signature as
+    ``num_perm`` little-endian uint32): the embedded engine's
+    :func:`~tamis.dedup._minhash.signatures`, for the records of candidate pairs."""
+    from tamis.dedup._minhash import signature_column, signatures
+
+    for batch in batches:
+        if batch.num_rows:
+            yield pa.RecordBatch.from_arrays(
+                [
+                    batch.column("record_id").cast(pa.string()),
+                    signature_column(signatures(batch.column("norm"), config)),
+                ],
+                schema=SIGNATURE_SCHEMA,
+            )
+
+
+def confirm_pairs(
+    batches: Iterable[pa.RecordBatch], threshold: float, num_perm: int
+) -> Iterator[pa.RecordBatch]:
+    """Task: candidate pairs ``a``, ``b``, ``sig_a``, ``sig_b`` -> the pairs whose estimated
+    Jaccard similarity reaches ``threshold`` (:func:`~tamis.dedup._minhash.similar`)."""
+    from tamis.dedup._minhash import signature_matrix, similar
+
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        ok = similar(
+            signature_matrix(batch.column("sig_a"), num_perm),
+            signature_matrix(batch.column("sig_b"), num_perm),
+            threshold,
+        )
+        if ok.any():
+            mask = pa.array(ok)
+            yield pa.RecordBatch.from_arrays(
+                [batch.column("a").filter(mask), batch.column("b").filter(mask)],
+                schema=EDGE_SCHEMA,
+            )
+
+
+def pii_value_digests(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Task: ``text`` -> one ``type``, ``value`` row per detected PII string, where ``value`` is
+    a 16-byte BLAKE2b digest of the type and normalised string (never the string itself): the
+    repetition report (:func:`tamis.dedup.pii_copies`) counts equal values."""
+    import hashlib
+
+    from tamis.dedup._pii import pii_values
+
+    detector = _fast_pii()
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        found = pii_values(batch.column("text").to_pylist(), detector)
+        if found:
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array([t for t, _v in found], pa.string()),
+                    pa.array(
+                        [
+                            hashlib.blake2b(f"{t}\x00{v}".encode(), digest_size=16).digest()
+                            for t, v in found
+                        ],
+                        pa.binary(),
+                    ),
+                ],
+                schema=PII_VALUE_SCHEMA,
+            )
+
+
+_PII_ENGINE: list[Any] = []
+
+
+def _fast_pii() -> Any:
+    """The ``fast`` PII engine the embedded engine's report uses, built once per worker."""
+    if not _PII_ENGINE:
+        from tamis.pii.engine import PiiEngine
+
+        _PII_ENGINE.append(PiiEngine.for_mode("fast"))
+    return _PII_ENGINE[0]

@@ -15,7 +15,10 @@ where and in which order the work runs:
    and window functions; pseudonyms are computed in workers (the key travels in the task
    closure, never in a log or a SQL string);
 3. a single ``mapInArrow`` pass counts the classification and runs the text stages; its output
-   (records and small tally rows) is persisted once and written by Spark's Parquet writer;
+   (records and small tally rows) is persisted once; when the purpose deduplicates, exact and
+   near duplicates are removed with the functions of :mod:`tamis.dedup` (distributed MinHash
+   LSH: band keys grouped with a shuffle, see :meth:`SparkEngine._deduplicate`); the records
+   are written by Spark's Parquet writer;
 4. the driver renames the part files to ``data/part-NNNNN.parquet``, writes ``members.parquet``
    and the quarantine from sorted, streamed results, and publishes atomically
    (:class:`~tamis.pipeline.publish.Workspace`).
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tamis.errors import InputError, SnapshotError, TamisError
@@ -197,12 +201,6 @@ class SparkEngine:
     ) -> None:
         self.request = request
         self.purpose = request.purpose_name
-        if request.run_stages and request.policy.policy.purpose(self.purpose).dedup:
-            # Refuse rather than write a snapshot that differs from the embedded engine's.
-            raise SnapshotError(
-                f"purpose {self.purpose} deduplicates (dedup), which the Spark engine does not "
-                "run yet; build it with --engine embedded (see docs/spark.md, Not done yet)"
-            )
         self.progress = progress or (lambda phase, n, total: None)
         self.cutoff = request.cutoff.astimezone(UTC)
         self.tally = _Tally()
@@ -269,7 +267,7 @@ class SparkEngine:
         if all(p.suffix == ".parquet" for p in files):
             for p in files:
                 _check_parquet_schema(p, table, self._display(p))
-            index = {str(p.resolve()): (self._display(p), i) for i, p in enumerate(files)}
+            index = {os.path.realpath(p): (self._display(p), i) for i, p in enumerate(files)}
             raw = self.spark.read.option("mergeSchema", "true").parquet(*(str(p) for p in files))
             present = [c.name for c in table.columns if c.name in raw.columns]
             raw = raw.select(
@@ -653,12 +651,9 @@ class SparkEngine:
         entries.sort(key=lambda e: e.pop("_order"))
         quarantine.add("content", entries)
 
-    def _write_data(self, processed: DataFrame, root: Path) -> list[tuple[Path, int]]:
+    def _write_data(self, kept: DataFrame, root: Path) -> list[tuple[Path, int]]:
         """Spark's Parquet writer, then the part files renamed ``data/part-NNNNN.parquet``."""
-        from pyspark.sql import functions as F
-
         staging = root / "_spark_data"
-        kept = processed.where(F.col("_t").isNull()).select(*RECORD_SCHEMA.names)
         (
             kept.write.option("compression", "zstd")
             .option("maxRecordsPerFile", self.request.rows_per_file)
@@ -678,7 +673,7 @@ class SparkEngine:
         shutil.rmtree(staging)
         return files
 
-    def _write_members(self, processed: DataFrame, root: Path) -> tuple[Path, dict[str, Any]]:
+    def _write_members(self, kept: DataFrame, root: Path) -> tuple[Path, dict[str, Any]]:
         """``members.parquet`` and the Merkle root, streamed from Spark in sorted order.
 
         The driver holds one row group (at most :data:`MEMBERS_ROW_GROUP` rows) and O(log n)
@@ -690,8 +685,7 @@ class SparkEngine:
             [("member_ref", pa.string()), ("category", pa.string()), ("records", pa.int64())]
         )
         per_member = (
-            processed.where(F.col("_t").isNull())
-            .groupBy("member_ref", "category")
+            kept.groupBy("member_ref", "category")
             .agg(F.count(F.lit(1)).alias("records"))
             .orderBy("member_ref", "category")
         )
@@ -717,6 +711,171 @@ class SparkEngine:
             if pending_rows or merkle.leaves == 0:
                 writer.write_table(pa.concat_tables([schema.empty_table(), *pending]))
         return path, {"included": merkle.leaves, "root": merkle.root()}
+
+    # --- deduplication --------------------------------------------------------------------------
+    def _deduplicate(self, kept: DataFrame) -> tuple[DataFrame, dict[str, Any] | None]:
+        """The included records without duplicates, and the manifest's ``dedup`` section.
+
+        The embedded engine's :func:`tamis.dedup.find_duplicates`, step by step on Spark:
+
+        1. texts normalised by :func:`~tamis.dedup.normalise_text` (``mapInArrow``);
+        2. exact: ``groupBy(norm)``, each record pointing at the smallest ``record_id`` of its
+           text (its representative);
+        3. near, over representatives with a text: band keys of their MinHash signatures by the
+           embedded engine's function (``mapInArrow``), exploded and grouped by ``(band, key)``
+           (a shuffle), pairs inside each bucket of two or more, confirmed by
+           :func:`~tamis.dedup._minhash.similar` on the signatures of the records involved
+           (computed again, by the same function, for those records only);
+        4. the confirmed pairs (about one per near-duplicate record) go to the driver, which
+           closes clusters with :func:`~tamis.dedup._minhash.components` (smallest id kept);
+           the renamed representatives come back as a broadcast join;
+        5. records whose cluster root is another record are dropped, counted with reason
+           ``duplicate`` by kind and category, as the embedded engine counts them.
+        """
+        spec = self.request.policy.policy.purpose(self.purpose).dedup
+        if not spec or not self.request.run_stages:
+            return kept, None
+        from pyspark.sql import functions as F
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        from tamis.dedup import DedupConfig
+        from tamis.dedup._minhash import components, import_rensa
+
+        config = DedupConfig.from_mapping(spec)
+        if config.near:
+            import_rensa()  # a missing extra is said before any Spark job
+        normed = kept.select("record_id", "text").mapInArrow(
+            tasks.normalise_texts, from_arrow_schema(tasks.NORMALISED_SCHEMA)
+        )
+        if config.exact:
+            reps = normed.groupBy("norm").agg(F.min("record_id").alias("rep"))
+            assigned = normed.join(reps, "norm")
+        else:
+            assigned = normed.withColumn("rep", F.col("record_id"))
+        # Checkpoints cut the plan's lineage (the whole build so far): planning the later joins
+        # over it overflowed the JVM stack, and Spark's Arrow collect then hung.
+        assigned = assigned.select("record_id", "rep", "norm").localCheckpoint()
+        rooted = assigned.withColumn("root", F.col("rep"))
+        if config.near:
+            heads = assigned.where(
+                (F.col("rep") == F.col("record_id")) & (F.length("norm") > 0)
+            ).select("record_id", "norm")
+            keyed = heads.mapInArrow(
+                partial(tasks.lsh_band_keys, config=config),
+                from_arrow_schema(tasks.BAND_KEY_SCHEMA),
+            )
+            bands = keyed.select(
+                "record_id", F.posexplode("keys").alias("band", "key")
+            ).localCheckpoint()
+            shared = bands.groupBy("band", "key").count().where(F.col("count") > 1)
+            members = bands.join(shared.select("band", "key"), ["band", "key"])
+            pairs = (
+                members.withColumnRenamed("record_id", "a")
+                .join(members.withColumnRenamed("record_id", "b"), ["band", "key"])
+                .where(F.col("a") < F.col("b"))
+                .select("a", "b")
+                .distinct()
+                .localCheckpoint()
+            )
+            # Signatures again, for the records of candidate pairs only (as the embedded engine).
+            involved = (
+                pairs.select(F.col("a").alias("record_id"))
+                .union(pairs.select(F.col("b").alias("record_id")))
+                .distinct()
+            )
+            sigs = (
+                heads.join(involved, "record_id")
+                .mapInArrow(
+                    partial(tasks.minhash_signatures, config=config),
+                    from_arrow_schema(tasks.SIGNATURE_SCHEMA),
+                )
+                .localCheckpoint()
+            )
+            with_sigs = pairs.join(
+                sigs.select(F.col("record_id").alias("a"), F.col("sig").alias("sig_a")), "a"
+            ).join(sigs.select(F.col("record_id").alias("b"), F.col("sig").alias("sig_b")), "b")
+            edges = (
+                with_sigs.select("a", "b", "sig_a", "sig_b")
+                .mapInArrow(
+                    partial(
+                        tasks.confirm_pairs, threshold=config.threshold, num_perm=config.num_perm
+                    ),
+                    from_arrow_schema(tasks.EDGE_SCHEMA),
+                )
+                .toArrow()
+            )
+            if edges.num_rows:
+                nodes, roots = components(edges.column("a"), edges.column("b"))
+                moved = pa.table({"rep": nodes, "near_root": roots}).filter(
+                    pc.not_equal(nodes, roots)
+                )
+                rooted = assigned.join(F.broadcast(self._frame(moved)), "rep", "left").withColumn(
+                    "root", F.coalesce(F.col("near_root"), F.col("rep"))
+                )
+        dropped = (
+            rooted.where(F.col("root") != F.col("record_id"))
+            .select("record_id", "root", (F.col("rep") != F.col("record_id")).alias("exact"))
+            .localCheckpoint()
+        )
+        by_kind = (
+            kept.join(dropped, "record_id")
+            .groupBy("kind", "category")
+            .agg(
+                F.count(F.lit(1)).alias("n"),
+                F.sum(F.col("exact").cast("long")).alias("exact"),
+            )
+            .toArrow()
+            .to_pylist()
+        )
+        for row in by_kind:
+            key, n = (row["kind"], row["category"]), int(row["n"])
+            self.tally.included[key] -= n
+            self.tally.records_in[key] -= n
+            self.tally.add_excluded("duplicate", row["kind"], row["category"], n)
+            if not self.tally.included[key]:
+                del self.tally.included[key]
+        totals = dropped.agg(F.countDistinct("root").alias("clusters")).first()
+        assert totals is not None
+        dropped_n = sum(int(r["n"]) for r in by_kind)
+        exact_n = sum(int(r["exact"] or 0) for r in by_kind)
+        counts = {
+            "records": int(sum(self.tally.included.values())) + dropped_n,
+            "dropped": dropped_n,
+            "exact": exact_n,
+            "near": dropped_n - exact_n,
+            "clusters": int(totals["clusters"]),
+        }
+        deduplicated = self._persist(
+            kept.join(dropped.select("record_id"), "record_id", "left_anti")
+        )
+        report: dict[str, Any] = {"config": spec, **counts}
+        report["pii_copies"] = self._pii_copies(deduplicated)
+        return deduplicated, report
+
+    def _pii_copies(self, kept: DataFrame) -> dict[str, Any] | str:
+        """:func:`tamis.dedup.pii_copies` of the snapshot: detection in ``mapInArrow``, copies per
+        value counted with a shuffle (over digests of the values), summarised on the driver."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        try:
+            import tamis.pii.engine  # noqa: F401
+        except ImportError:  # the pii extra is not installed (as the embedded engine says)
+            return "unavailable: pip install 'tamis[pii]'"
+        from tamis.dedup._pii import copies_report
+
+        values = kept.select("text").mapInArrow(
+            tasks.pii_value_digests, from_arrow_schema(tasks.PII_VALUE_SCHEMA)
+        )
+        rows = (
+            values.groupBy("type", "value")
+            .agg(F.count(F.lit(1)).alias("copies"))
+            .groupBy("type", "copies")
+            .agg(F.count(F.lit(1)).alias("strings"))
+            .toArrow()
+            .to_pylist()
+        )
+        return copies_report((r["type"], r["copies"], r["strings"]) for r in rows)
 
     # --- the build ------------------------------------------------------------------------------
     def run(self) -> BuildResult:
@@ -750,12 +909,14 @@ class SparkEngine:
             consent, state, invalid = self._load_consent(quarantine, members)
             eligibility = self._eligibility(members, state, invalid)
             processed = self._process(self._records(members, eligibility))
-            self._kept = processed.where("_t IS NULL").select(*RECORD_SCHEMA.names)
+            kept = processed.where("_t IS NULL").select(*RECORD_SCHEMA.names)
             self._tallies(processed, quarantine)
             self.progress("content", int(sum(self.tally.records_in.values())), None)
-            data_files = self._write_data(processed, ws.path)
+            kept, dedup = self._deduplicate(kept)
+            self._kept = kept
+            data_files = self._write_data(kept, ws.path)
             quarantine_files = quarantine.close()
-            members_file, members_summary = self._write_members(processed, ws.path)
+            members_file, members_summary = self._write_members(kept, ws.path)
             manifest = self._manifest(
                 ws.path,
                 inputs,
@@ -768,6 +929,8 @@ class SparkEngine:
                 self._member_reasons(eligibility),
             )
             manifest["run_id"] = run.run_id
+            if dedup is not None:
+                manifest["dedup"] = dedup
             for observer in request.observers:
                 for key, section in observer.manifest_sections(run, manifest).items():
                     if key in manifest:
