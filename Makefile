@@ -75,6 +75,8 @@ bench: venv services
 	$(PY) -m pytest -m slow -q $(PYTEST_ARGS)
 	$(PY) bench/snapshot.py
 	$(PY) bench/engines.py
+	$(PY) bench/receipts.py
+	$(PY) bench/guard.py --rare-names 300000 --checks 10000
 	$(PY) bench/settings_load.py --seconds 15 --clients 64 --procs 1
 	$(PY) bench/settings_load.py --seconds 15 --clients 64 --procs 1 --rate 1000
 	$(PY) bench/settings_load.py --seconds 45 --clients 64 --procs 1 --kill-every 7

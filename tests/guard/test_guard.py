@@ -89,6 +89,16 @@ def test_member_scope_lets_non_member_contacts_through() -> None:
     assert Guard(directory).check("Jeanne was here.").action == "allow"  # lone first name
 
 
+def test_a_members_phone_in_another_spelling_is_the_members() -> None:
+    directory = MemberDirectory(["Jeanne"], ["Martin"], [], ["06 12 34 56 78"])
+    member_scope = Guard(directory, scope="member")
+    text = "Call +33 6 12 34 56 78 or 01 98 76 54 32 tonight."
+    result = member_scope.check(text)
+    assert [(f.type, f.member) for f in result.findings] == [("PHONE_NUMBER", True)]
+    assert result.text == "Call <PHONE> or 01 98 76 54 32 tonight."
+    assert [f.member for f in Guard(directory).check(text).findings] == [True, False]
+
+
 def test_bad_mode_and_scope() -> None:
     with pytest.raises(TamisError, match="available"):
         Guard(scope="everyone")  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ from tamis.lineage import (
     MerkleTree,
     ReceiptIssuer,
     SigningKey,
+    SnapshotMembers,
     canonical_json,
     dump_receipt,
     issue_receipt,
@@ -377,6 +378,43 @@ def test_many_receipts_in_worker_processes_match_in_process(
     assert [r["member_ref"] for r in pooled] == [KEY.member_ref(m) for m in ids]
     for receipt in pooled[::7]:
         verify_receipt(receipt, snapshot[1], SIGNER.public_pem())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sets(st.integers(0, 300), max_size=300),
+    st.lists(st.integers(0, 320), max_size=40),
+    st.text(max_size=8),
+)
+def test_receipt_files_are_dump_receipt_byte_for_byte(
+    included: set[int], asked: list[int], snapshot_id: str
+) -> None:
+    """dump_many writes canonical JSON by hand: it must be what dump_receipt writes, for trees of
+    any size and shape (edges, empty tree) and any snapshot id (quotes, escapes, non-ASCII)."""
+    refs = sorted(KEY.member_ref(f"M-{i}") for i in included)
+    tree = MerkleTree(refs)
+    members = SnapshotMembers(snapshot_id, tree.root_hex, tree, KEY.key_id)
+    issuer = ReceiptIssuer(members, KEY, SIGNER)
+    ids = [f"M-{i}" for i in asked]
+    files = list(issuer.dump_many(ids, issued_at=ISSUED, workers=1))
+    assert files == [dump_receipt(issuer.issue(m, issued_at=ISSUED)) for m in ids]
+    for data in files[:3]:
+        verify_receipt(parse_receipt(data), tree.root_hex, SIGNER.public_pem())
+
+
+def test_receipt_files_from_worker_processes_match_in_process(issuer: ReceiptIssuer) -> None:
+    ids = [*MEMBERS, *(f"X-{i}" for i in range(60))]
+    in_process = list(issuer.dump_many(ids, issued_at=ISSUED, workers=1))
+    pooled = list(issuer.dump_many(ids, issued_at=ISSUED, workers=2, chunk_size=16))
+    assert pooled == in_process
+    assert in_process == [dump_receipt(r) for r in issuer.issue_many(ids, issued_at=ISSUED)]
+
+
+def test_receipt_files_refuse_a_tree_of_other_leaves() -> None:
+    tree = MerkleTree(["a", "b"])  # SnapshotMembers.load lets no such tree through
+    issuer = ReceiptIssuer(SnapshotMembers("s", tree.root_hex, tree), KEY, SIGNER)
+    with pytest.raises(ValueError, match="not a member_ref"):
+        list(issuer.dump_many(["M-1"], workers=1))
 
 
 def test_stopping_early_stops_the_workers(issuer: ReceiptIssuer) -> None:

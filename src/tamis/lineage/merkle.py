@@ -96,7 +96,9 @@ class MerkleTree:
     __slots__ = ("_buckets", "_levels", "_prefix", "_refs", "_top_paths", "_widths")
 
     def __init__(self, sorted_refs: Sequence[str]) -> None:
-        refs = list(sorted_refs)
+        # a tuple of str is untracked by the garbage collector, which then never walks its
+        # million items (a list of them made every collection cost milliseconds)
+        refs = tuple(sorted_refs)
         for i in range(1, len(refs)):
             if not refs[i - 1] < refs[i]:
                 relation = "repeats" if refs[i - 1] == refs[i] else "sorts before"
@@ -108,7 +110,9 @@ class MerkleTree:
         self._levels = _build_levels(refs)
         # nodes per level, root level left out: where a path step finds its sibling
         self._widths = [len(level) // HASH_BYTES for level in self._levels[:-1]]
-        self._prefix, self._buckets = _prefix_buckets(refs)
+        # locate()'s prefix index, made on first use (a tree built for its root needs none)
+        self._prefix = -1
+        self._buckets: dict[str, tuple[int, int]] = {}
         # hex paths from level _TOP_LEVEL up, by node: shared by the 2**_TOP_LEVEL leaves below
         self._top_paths: dict[int, list[str]] = {}
 
@@ -140,6 +144,8 @@ class MerkleTree:
 
         When ``ref`` is absent, ``index`` is that of its successor (``len(tree)`` past the end).
         """
+        if self._prefix < 0:
+            self._prefix, self._buckets = _prefix_buckets(self._refs)
         span = self._buckets.get(ref[: self._prefix]) if self._prefix else None
         if span is None:
             i = bisect_left(self._refs, ref)
@@ -182,12 +188,15 @@ class MerkleTree:
                 start = sibling * HASH_BYTES
                 bottom.append(levels[level][start : start + HASH_BYTES].hex())
             node >>= 1
-        node = index >> _TOP_LEVEL
+        return bottom + self._top_hex(index >> _TOP_LEVEL)
+
+    def _top_hex(self, node: int) -> list[str]:
+        """The hex path of ``node`` of level ``_TOP_LEVEL`` up to the root (cached)."""
         top = self._top_paths.get(node)
         if top is None:
             top = [p.hex() for p in self._path(node, _TOP_LEVEL, len(self._widths))]
             self._top_paths[node] = top
-        return bottom + top
+        return top
 
     def leaf_proof(self, index: int) -> LeafProof:
         """The leaf at ``index`` with its audit path."""
