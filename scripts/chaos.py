@@ -5,8 +5,8 @@
    replace a complete snapshot (``--force``). Most kills come at a random moment of the whole
    build (uniform over the reference build's duration); a share (``--publish-share``) is aimed at
    a random step of the publication, found through Python's audit events in the build process
-   itself: the manifest's write, the opens of the fsync pass, each rename, the removal of the
-   replaced snapshot. After each kill ``--out`` must be absent or verify (``tamis snapshot
+   itself: the manifest's write, the opens of the fsync pass, each rename or exchange, the removal
+   of the replaced snapshot. After each kill ``--out`` must be absent or verify (``tamis snapshot
    verify``): a half-published snapshot is a failure. Every ``--rerun-every`` kills, the same
    build is rerun to completion at the same ``--out`` (as an operator would after a crash): it
    must be byte-identical to a reference build (every file; the manifest without ``built_at`` and
@@ -84,10 +84,12 @@ def _without_volatile(obj: Any) -> Any:
 # -- 1. snapshot builds ----------------------------------------------------------------------------
 
 TMP_MARK = ".tamis-tmp-"  # tamis.pipeline.publish: the workspace, beside --out
-OLD_MARK = ".tamis-old-"  # the replaced snapshot, removed once the new one is in place
+OLD_MARK = ".tamis-old-"  # the replaced snapshot set aside, where the file system cannot exchange
+EXCHANGE = "tamis.publish.exchange"  # raised by tamis before renameat2(RENAME_EXCHANGE): src, dst
 # The audit events that touch the files of a publication (Python's sys.addaudithook).
 FILE_EVENTS = frozenset(
     {"open", "os.rename", "os.replace", "os.remove", "os.rmdir", "os.mkdir", "shutil.rmtree"}
+    | {EXCHANGE}
 )
 
 
@@ -95,6 +97,8 @@ def _event_paths(args: tuple[Any, ...], event: str) -> list[str]:
     """The absolute paths an audit event names (a path relative to a ``dir_fd`` is resolved)."""
     if event in ("os.rename", "os.replace"):  # src, dst, src_dir_fd, dst_dir_fd
         named = [(args[0], args[2]), (args[1], args[3])]
+    elif event == EXCHANGE:  # src, dst
+        named = [(args[0], None), (args[1], None)]
     elif event == "open":  # path, mode, flags
         named = [(args[0], None)]
     elif event == "os.mkdir":  # path, mode, dir_fd
@@ -151,9 +155,9 @@ def hooked_build(spec: str, trace_file: str, out: str, cli_args: list[str]) -> N
 
     The publication's steps are the file events on the snapshot's files from the moment the
     manifest is opened for writing in the workspace: the manifest's write, the opens of
-    ``fsync_tree``, the renames, the removal of the replaced snapshot. SPEC ``trace`` kills
-    nothing and appends every step's label to TRACE; ``N`` appends the N-th step's label to TRACE
-    and kills the process before that step runs.
+    ``fsync_tree``, the renames or the exchange, the removal of the replaced snapshot. SPEC
+    ``trace`` kills nothing and appends every step's label to TRACE; ``N`` appends the N-th step's
+    label to TRACE and kills the process before that step runs.
     """
     kill_at = 0 if spec == "trace" else int(spec)
     state = {"armed": False, "steps": 0, "busy": False}
@@ -648,8 +652,8 @@ def main() -> int:
         print(
             f"WARNING: {snap['previous_gone_from_out']} kill(s) during a --force replacement left "
             "no snapshot at --out (the previous one was already renamed aside, the new one not "
-            "yet in place): not half-published, but the previous snapshot is only in the "
-            f"'.NAME{OLD_MARK}*' folder beside it"
+            "yet in place: a file system that cannot exchange folders): not half-published, and "
+            f"the next build restores the previous snapshot from the '.NAME{OLD_MARK}*' folder"
         )
     if snap.get("left_beside_out_after_last_rerun"):
         print(

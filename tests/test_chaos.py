@@ -1,6 +1,6 @@
 """scripts/chaos.py's instruments: the labels of a publication's steps, and a build killed at the
-riskiest of them (between the two renames of a --force replacement) leaves --out absent or
-complete, and a rerun publishes the reference bytes. The campaigns themselves run in make chaos."""
+riskiest of them (the exchange of a --force replacement) leaves the previous snapshot complete at
+--out, and a rerun publishes the reference bytes. The campaigns themselves run in make chaos."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def chaos() -> ModuleType:
         ("open", (f"{WS}/data/p.parquet", None, os.O_RDONLY), "open workspace (read)"),
         ("os.rename", ("/s/out", "/s/.out.tamis-old-12", -1, -1), "os.rename out->old"),
         ("os.rename", (WS, "/s/out", None, None), "os.rename workspace->out"),
+        ("tamis.publish.exchange", (WS, "/s/out"), "tamis.publish.exchange workspace->out"),
         ("shutil.rmtree", ("/s/.out.tamis-old-12", None), "shutil.rmtree old"),
         ("os.mkdir", (f"{WS}.spill", 0o777, -1), "os.mkdir spill"),
         ("os.remove", ("/s/other/file", None), None),  # not the snapshot's
@@ -69,7 +70,7 @@ def _build_args(export: Path, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def test_killed_between_the_renames_of_a_replacement(
+def test_killed_at_the_exchange_of_a_replacement(
     chaos: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no ./.tamis registry
@@ -105,17 +106,18 @@ def test_killed_between_the_renames_of_a_replacement(
     assert hooked("trace", trace) == 0  # a replacing build, traced: its steps
     steps = trace.read_text().splitlines()
     assert steps[0] == "open workspace/manifest.json (write)"
-    assert steps.index("os.rename out->old") < steps.index("os.rename workspace->out")
-    assert "shutil.rmtree old" in steps
+    exchange = "tamis.publish.exchange workspace->out"
+    assert "os.rename out->old" not in steps  # one exchange: --out is never missing
+    assert steps.index(exchange) < steps.index("shutil.rmtree workspace")  # the previous one
     assert chaos._fingerprint(out) == reference
 
-    step = steps.index("os.rename workspace->out") + 1
+    previous = chaos._run_id(out)
     note = tmp_path / "killed-at.txt"
-    assert hooked(str(step), note) == -signal.SIGKILL
-    assert note.read_text().strip() == "os.rename workspace->out"
-    # The kill came after the previous snapshot was renamed aside and before the new one was in
-    # place: --out must not hold half a snapshot (here it holds nothing).
-    assert not out.exists() or chaos._fingerprint(out) == reference
+    assert hooked(str(steps.index(exchange) + 1), note) == -signal.SIGKILL
+    assert note.read_text().strip() == exchange
+    # Killed just before the exchange: --out is still the complete previous snapshot.
+    assert chaos._run_id(out) == previous
+    assert chaos._fingerprint(out) == reference
     rerun = subprocess.run(
         [sys.executable, "-m", "tamis.cli", *_build_args(export, out)], env=env, check=False
     )
