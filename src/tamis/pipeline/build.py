@@ -51,8 +51,17 @@ from tamis.timefmt import format_instant
 
 CHUNK_ROWS = 262_144
 DUCKDB_MEMORY_LIMIT = os.environ.get("TAMIS_DUCKDB_MEMORY", "512MB")
+DUPLICATE_SCAN_MEMORY = "256MB"  # the record-id uniqueness check (see _duplicate_record_ids)
 STAGE_BATCH_ROWS = 16_384
 ROWS_PER_FILE = 1_000_000
+# Data files: zstd; dictionary pages only for the columns with few distinct values, and no
+# min/max statistics on free text (trying a dictionary on unique texts and comparing every text
+# for statistics cost a third of the encoding time and bought nothing).
+WRITE_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "use_dictionary": ["member_ref", "kind", "category", "lang"],
+    "write_statistics": ["record_id", "member_ref", "kind", "category", "created_at", "lang"],
+}
 BUILTIN_STAGE_MODULES = ("tamis.pipeline.pii_stage",)
 
 Progress = Callable[[str, int, int | None], None]
@@ -189,6 +198,7 @@ class _IncludedCounts:
         self.refs, self.kinds, self.categories = refs, kinds, categories
         self._parts: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending = 0
+        self._merged_size = 0  # distinct triples at the last merge: memory is a few times that
 
     def add(self, batch: pa.RecordBatch | pa.Table, sign: int = 1) -> None:
         if not batch.num_rows:
@@ -197,9 +207,9 @@ class _IncludedCounts:
         keys, counts = np.unique(codes, return_counts=True)
         self._parts.append((keys, counts.astype(np.int64) * sign))
         self._pending += len(keys)
-        if self._pending > 4_000_000:
+        if self._pending > max(2 * self._merged_size, 500_000):
             self._parts = [self._merged()]
-            self._pending = len(self._parts[0][0])
+            self._merged_size = self._pending = len(self._parts[0][0])
 
     def _codes(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
         parts = []
@@ -265,7 +275,7 @@ class _DataWriter:
         while offset < batch.num_rows:
             if self._writer is None:
                 path = self.root / f"part-{len(self.files):05d}.parquet"
-                self._writer = pq.ParquetWriter(path, RECORD_SCHEMA, compression="zstd")
+                self._writer = pq.ParquetWriter(path, RECORD_SCHEMA, **WRITE_OPTIONS)
                 self.files.append((path, 0))
                 self._rows = 0
             take = min(batch.num_rows - offset, self.rows_per_file - self._rows)
@@ -325,7 +335,9 @@ class SnapshotBuilder:
         self.tally = _Tally()
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(f"SET threads = {max(1, min(2, os.cpu_count() or 1))}")
+        self._threads = max(1, min(2, os.cpu_count() or 1))
+        self._spill: Path | None = None  # the workspace's spill folder, once there is one
+        self.con.execute(f"SET threads = {self._threads}")
         # Bounded memory whatever the input size: DuckDB spills (e.g. the duplicate-id pass over
         # every record id) instead of growing; the spill files go with the build's workspace.
         self.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
@@ -626,18 +638,43 @@ class SnapshotBuilder:
     def _duplicate_record_ids(self) -> pa.Array:
         """Record ids that occur more than once (within or across files). Every copy is
         quarantined: the export broke its own contract, and no copy can be trusted over another.
-        Unparseable lines are skipped here; the main pass quarantines them."""
-        scans = " UNION ALL ".join(
-            f"SELECT record_id FROM read_parquet('{_sql_path(p)}')"  # nosec B608  # constant names, quoted literals
-            if p.suffix == ".parquet"
-            else f"SELECT record_id FROM read_json('{_sql_path(p)}', format='newline_delimited', "  # nosec B608  # constant names, quoted literals
-            "columns={'record_id': 'VARCHAR'}, ignore_errors=true)"
-            for p in self._files(CONTENT)
-        )
-        rows = self.con.sql(
-            f"SELECT record_id FROM ({scans}) WHERE record_id IS NOT NULL "
-            "GROUP BY record_id HAVING count(*) > 1 ORDER BY record_id"  # nosec B608  # constant names, quoted literals
-        ).fetchall()
+        Unparseable lines are skipped here; the main pass quarantines them.
+
+        Memory stays bounded whatever the size of the export: the ids are first grouped by a
+        64-bit hash (fixed-width keys), then only the ids whose hash repeats are compared
+        exactly; both passes run in a connection of their own under a small memory limit
+        (DuckDB spills to disk beyond it) that is closed afterwards, so the build does not keep
+        a hash table of every record id."""
+
+        def scan(path: Path) -> str:
+            if path.suffix == ".parquet":
+                return f"read_parquet('{_sql_path(path)}')"
+            return (
+                f"read_json('{_sql_path(path)}', format='newline_delimited', "
+                "columns={'record_id': 'VARCHAR'}, ignore_errors=true)"
+            )
+
+        def scans() -> str:
+            return " UNION ALL ".join(
+                f"SELECT record_id FROM {scan(p)}"  # nosec B608  # quoted literals
+                for p in self._files(CONTENT)
+            )
+
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET threads = {self._threads}")
+            con.execute(f"SET memory_limit = '{DUPLICATE_SCAN_MEMORY}'")
+            if self._spill is not None:
+                con.execute(f"SET temp_directory = '{_sql_path(self._spill)}.ids'")
+            rows = con.sql(
+                f"SELECT record_id FROM ({scans()}) WHERE record_id IS NOT NULL "  # nosec B608  # constant names, quoted literals
+                "AND hash(record_id) IN ("
+                f"  SELECT hash(record_id) FROM ({scans()}) WHERE record_id IS NOT NULL "  # nosec B608  # constant names, quoted literals
+                "  GROUP BY 1 HAVING count(*) > 1) "
+                "GROUP BY record_id HAVING count(*) > 1 ORDER BY record_id"
+            ).fetchall()
+        finally:
+            con.close()
         return pa.array([r[0] for r in rows], pa.string())
 
     def _profile_chunks(self) -> Iterator[pa.Table]:
@@ -738,7 +775,9 @@ class SnapshotBuilder:
 
         def batches() -> Iterator[pa.RecordBatch]:
             for path, _rows in data_files:
-                yield from pq.ParquetFile(path).iter_batches(columns=["record_id", "text"])
+                yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(
+                    columns=["record_id", "text"]
+                )
 
         result = find_duplicates(batches(), config)
         drop = result.drop
@@ -797,7 +836,7 @@ class SnapshotBuilder:
             return self._build_in_workspace(run)
         finally:
             for spill in self.request.out.absolute().parent.glob(
-                f".{self.request.out.name}.tamis-tmp-{os.getpid()}-*.spill"
+                f".{self.request.out.name}.tamis-tmp-{os.getpid()}-*.spill*"
             ):
                 shutil.rmtree(spill, ignore_errors=True)
 
@@ -806,6 +845,7 @@ class SnapshotBuilder:
         text_stages = build_stages(request, self.purpose)
         with Workspace(request.out, force=request.force) as ws:
             spill = ws.path.parent / f"{ws.path.name}.spill"
+            self._spill = spill
             self.con.execute(f"SET temp_directory = '{_sql_path(spill)}'")
             inputs = self._inputs()
             quarantine = _Quarantine(ws.path / "quarantine", self.tally)
