@@ -9,7 +9,9 @@ Builds a snapshot directory with ``--members`` synthetic members (``members.parq
   ``tamis receipt`` writes, in worker processes;
 * the same through the dict API (``issue_many`` then ``dump_receipt``) for ``--dict-receipts``
   of them, for comparison;
-* verifying a sample of them offline.
+* verifying a sample of them offline;
+* ``tamis receipt issue-all`` end to end, as a user runs it (a new process: reading the member
+  list and the snapshot, issuing in worker processes, writing the JSONL file and renaming it).
 
 CPU seconds (this process and its workers) are printed beside wall times: on the shared 2-core
 development machine, wall time mostly says how busy the machine was.
@@ -26,6 +28,8 @@ import json
 import os
 import random
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -84,7 +88,7 @@ def main() -> None:
     print(f"cores {cores}; load average {os.getloadavg()[0]:.1f} (other work slows the figures)")
 
     key = PseudonymKey(hashlib.sha256(b"bench pseudonym key").digest(), "bench")
-    signer = SigningKey.generate()
+    signer = SigningKey.from_seed(hashlib.sha256(b"bench signing key").digest(), "bench")
     with tempfile.TemporaryDirectory(prefix="tamis-bench-") as tmp:
         directory = Path(tmp)
         root, ref_seconds = build_snapshot(directory, key, args.members)
@@ -165,7 +169,36 @@ def main() -> None:
             f"verify sample           {verify_seconds:>11.2f}s  for {len(sample):,} receipts "
             f"({verify_seconds / max(len(sample), 1) * 1e6:.0f} us each)"
         )
+        cli_command(directory, key, signer, asked, args.workers)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+def cli_command(
+    directory: Path, key: PseudonymKey, signer: SigningKey, asked: list[str], workers: int | None
+) -> None:
+    """Time ``tamis receipt issue-all --members FILE`` in a new process, keys from the env."""
+    listing = directory / "members.txt"
+    listing.write_text("".join(f"{m}\n" for m in asked))
+    out = directory / "receipts.jsonl"
+    env = {
+        **os.environ,
+        "TAMIS_PSEUDONYM_KEY": key.secret.hex(),
+        "TAMIS_SIGNING_KEY": signer._seed().hex(),
+    }
+    command = [sys.executable, "-m", "tamis.cli", "receipt", "issue-all"]
+    command += ["--snapshot", str(directory), "--members", str(listing), "--out", str(out)]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    cpu_before = _cpu_seconds()
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)  # nosec B603
+    seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_before
+    lines = sum(1 for _ in out.open("rb"))
+    print(
+        f"tamis receipt issue-all {seconds:>11.2f}s  for {lines:,} receipts, end to end "
+        f"(CPU {cpu:.2f}s; {out.stat().st_size / 1e6:.0f} MB JSONL)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from tamis.cli import app
 from tamis.keys import KEY_ENV, KEY_FILE_ENV, RETIRED_KEYS_ENV, load_key, rotate_key
+from tamis.lineage.receipts import parse_receipt, verify_receipt
 from tamis_testing import write_export
 
 CUTOFF = "2026-01-01T00:00:00Z"
@@ -105,6 +106,17 @@ def test_receipts_of_an_old_snapshot_verify_after_a_key_rotation(
     assert excluded["kind"] == "non_inclusion"
     assert excluded["member_ref"] == old_key.member_ref("minor")
     assert "not included" in _verifies(path, old_manifest, pem)
+    every = tmp_path / "old.jsonl"
+    _cli(
+        "receipt", "issue-all", "--snapshot", str(old), "--export", str(export), "--out", str(every)
+    )
+    first = json.loads(every.read_bytes().splitlines()[0])
+    assert first["member_ref"] == old_key.member_ref("m1") and first["kind"] == "inclusion"
+    checked = _cli(
+        "receipt", "verify", str(every), "--all", "--root", str(old_manifest["members_root"]),
+        "--public-key", str(pem),
+    )  # fmt: skip
+    assert "5 receipts: 4 included, 1 not included" in checked
 
     # A snapshot built after the rotation uses the new key, and so do its receipts.
     new = tmp_path / "snap-new"
@@ -143,3 +155,109 @@ def test_a_snapshot_whose_key_is_gone_is_refused_naming_it(
     assert result.exit_code == 1
     assert f"no pseudonym key has key_id {manifest['key_id']}" in result.output
     assert "signature" not in result.output  # no receipt was written
+
+
+# -- many receipts: tamis receipt issue-all -------------------------------------------------------
+
+
+def _lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no registry of the current folder (./.tamis) is used
+
+
+def test_issue_all_from_a_member_list_verifies_line_by_line(tmp_path: Path) -> None:
+    export = _export(tmp_path / "export")
+    snapshot = tmp_path / "snap"
+    manifest = _snapshot(export, snapshot)
+    pem = tmp_path / "platform.pem"
+    _cli("keys", "public", "--out", str(pem))
+    asked = ["m3", "ghost", "m1", "minor", "m2", "m4"]  # ghost: no such member; minor: excluded
+    listing = tmp_path / "members.txt"
+    listing.write_text("\n".join(["  m3 ", "ghost", "", "m1", "minor\r", "m2", "m4"]) + "\n")
+    out = tmp_path / "out" / "receipts.jsonl"
+    out.parent.mkdir()
+    summary = _cli(
+        "receipt", "issue-all", "--snapshot", str(snapshot), "--members", str(listing),
+        "--out", str(out), "--workers", "1",
+    )  # fmt: skip
+    assert "6 receipts" in summary and "4 inclusion, 2 non-inclusion" in summary
+    assert [p.name for p in out.parent.iterdir()] == ["receipts.jsonl"]  # no temporary file left
+
+    key = load_key()
+    public = pem.read_bytes()
+    lines = _lines(out)
+    assert len(lines) == len(asked)
+    for member, line in zip(asked, lines, strict=True):
+        receipt = parse_receipt(line)  # strict: each line is a receipt file, byte for byte
+        verify_receipt(receipt, str(manifest["members_root"]), public)
+        assert receipt["member_ref"] == key.member_ref(member)
+        want = "non_inclusion" if member in ("ghost", "minor") else "inclusion"
+        assert receipt["kind"] == want, member
+    checked = _cli(
+        "receipt", "verify", str(out), "--all", "--root", str(manifest["members_root"]),
+        "--public-key", str(pem),
+    )  # fmt: skip
+    assert "6 receipts: 4 included, 2 not included" in checked
+
+
+def test_issue_all_from_the_export_covers_every_member(tmp_path: Path) -> None:
+    export = _export(tmp_path / "export")
+    snapshot = tmp_path / "snap"
+    _snapshot(export, snapshot)
+    out = tmp_path / "receipts.jsonl"
+    out.write_text("an older file\n")
+    _cli(
+        "receipt", "issue-all", "--snapshot", str(snapshot), "--export", str(export),
+        "--out", str(out),
+    )  # fmt: skip
+    key = load_key()
+    refs = [json.loads(line)["member_ref"] for line in _lines(out)]
+    assert refs == [key.member_ref(m) for m in ("m1", "m2", "m3", "m4", "minor")]
+
+
+def test_verify_all_names_the_first_line_that_fails(tmp_path: Path) -> None:
+    export = _export(tmp_path / "export")
+    snapshot = tmp_path / "snap"
+    manifest = _snapshot(export, snapshot)
+    pem = tmp_path / "platform.pem"
+    _cli("keys", "public", "--out", str(pem))
+    out = tmp_path / "receipts.jsonl"
+    _cli(
+        "receipt", "issue-all", "--snapshot", str(snapshot), "--export", str(export),
+        "--out", str(out),
+    )  # fmt: skip
+    lines = _lines(out)
+    receipt = json.loads(lines[2])
+    receipt["kind"] = "non_inclusion" if receipt["kind"] == "inclusion" else "inclusion"
+    lines[2] = json.dumps(receipt, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    lines[4] = lines[4][:-20] + b"0" * 19 + b"\n"  # a later failure: not the one reported
+    out.write_bytes(b"".join(lines))
+    args = ["receipt", "verify", str(out), "--all"]
+    result = runner.invoke(
+        app, [*args, "--root", str(manifest["members_root"]), "--public-key", str(pem)]
+    )
+    assert result.exit_code == 1
+    assert f"{out}:3: receipt does not verify" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("flags", [["--members", "nowhere.txt"], []])
+def test_issue_all_without_a_readable_member_list_says_so(tmp_path: Path, flags: list[str]) -> None:
+    export = _export(tmp_path / "export")
+    snapshot = tmp_path / "snap"
+    _snapshot(export, snapshot)
+    out = tmp_path / "receipts.jsonl"
+    flags = [f if f != "nowhere.txt" else str(tmp_path / f) for f in flags]
+    result = runner.invoke(
+        app, ["receipt", "issue-all", "--snapshot", str(snapshot), *flags, "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    if flags:
+        assert f"{tmp_path / 'nowhere.txt'}: no such member list" in message
+    else:
+        assert "--members FILE or --export DIR" in message
+    assert not out.exists()

@@ -38,6 +38,12 @@ from tamis.lineage import (
     public_key_id,
     verify_receipt,
 )
+from tamis.lineage.receipts import (
+    export_member_ids,
+    read_member_ids,
+    verify_receipts_jsonl,
+    write_receipts_jsonl,
+)
 from tamis.lineage.signing import canonical_json_nofloat
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "receipts.md"
@@ -423,6 +429,84 @@ def test_stopping_early_stops_the_workers(issuer: ReceiptIssuer) -> None:
     first = [next(receipts) for _ in range(3)]
     receipts.close()  # terminates the pool; nothing hangs
     assert [r["member_ref"] for r in first] == [KEY.member_ref(m) for m in ids[:3]]
+
+
+# --- many receipts in one JSONL file ---------------------------------------------------------
+
+
+def test_a_receipts_file_is_the_receipt_files_one_a_line(
+    issuer: ReceiptIssuer, snapshot: tuple[Path, str, list[str]], tmp_path: Path
+) -> None:
+    ids = [*MEMBERS[:9], "X-1"]
+    seen: list[int] = []
+    written = write_receipts_jsonl(
+        issuer, ids, tmp_path / "r.jsonl", issued_at=ISSUED, workers=1, chunk_size=4,
+        progress=seen.append,
+    )  # fmt: skip
+    assert (written.receipts, written.inclusion, written.non_inclusion) == (10, 5, 5)
+    assert seen == [4, 4, 2]
+    data = (tmp_path / "r.jsonl").read_bytes()
+    assert data == b"".join(dump_receipt(issuer.issue(m, issued_at=ISSUED)) for m in ids)
+    checked = verify_receipts_jsonl(tmp_path / "r.jsonl", snapshot[1], SIGNER.public_pem())
+    assert (checked.receipts, checked.inclusion, checked.snapshot_id) == (10, 5, "snap-1")
+
+
+def test_an_interrupted_receipts_file_is_never_published(
+    issuer: ReceiptIssuer, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.jsonl"
+    out.write_bytes(b"the previous file\n")
+
+    def interrupt(n: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_receipts_jsonl(
+            issuer, MEMBERS, out, workers=1, chunk_size=4, progress=interrupt
+        )  # fmt: skip
+    assert out.read_bytes() == b"the previous file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]  # no temporary file left
+    with pytest.raises(InputError, match="no such folder"):
+        write_receipts_jsonl(issuer, MEMBERS, tmp_path / "nowhere" / "r.jsonl", workers=1)
+
+
+def test_verify_receipts_file_stops_at_the_first_bad_line(
+    issuer: ReceiptIssuer, snapshot: tuple[Path, str, list[str]], tmp_path: Path
+) -> None:
+    path = tmp_path / "r.jsonl"
+    write_receipts_jsonl(issuer, MEMBERS[:5], path, workers=1)
+    good = path.read_bytes()
+    pem = SIGNER.public_pem()
+    for broken, line in ((good + b"\n", 6), (good.replace(b"\n", b"\n\n", 1), 2)):
+        path.write_bytes(broken)
+        with pytest.raises(VerificationError, match=rf"r\.jsonl:{line}: the line is empty"):
+            verify_receipts_jsonl(path, snapshot[1], pem)
+    path.write_bytes(good)
+    with pytest.raises(VerificationError, match=r"r\.jsonl:1: .*another snapshot"):
+        verify_receipts_jsonl(path, "0" * 64, pem)
+    path.write_bytes(b"")
+    with pytest.raises(VerificationError, match="no receipt"):
+        verify_receipts_jsonl(path, snapshot[1], pem)
+
+
+def test_member_ids_from_a_text_file_or_an_export(tmp_path: Path) -> None:
+    listing = tmp_path / "ids.txt"
+    listing.write_bytes(b" M-1\r\n\nM-2\n\tM-3")
+    assert read_member_ids(listing) == ["M-1", "M-2", "M-3"]
+    listing.write_bytes(b"M-1\nM-\xff\n")
+    with pytest.raises(InputError, match=r"ids\.txt:2: not UTF-8"):
+        read_member_ids(listing)
+    with pytest.raises(InputError, match="no such member list"):
+        read_member_ids(tmp_path / "missing.txt")
+    export = tmp_path / "export"
+    export.mkdir()
+    rows = [{"member_id": "M-2"}, {"member_id": "M-1"}, {"first_name": "Nobody"}]
+    (export / "members.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
+    assert export_member_ids(export) == ["M-2", "M-1"]
+    pq.write_table(pa.Table.from_pylist(rows), export / "members.parquet")
+    (export / "members.jsonl").unlink()
+    with pytest.raises(InputError, match="row 3 of the members table has no member id"):
+        export_member_ids(export)
 
 
 # --- the signing key ------------------------------------------------------------------------

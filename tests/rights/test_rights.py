@@ -8,6 +8,7 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
 from datetime import UTC, datetime
@@ -20,7 +21,15 @@ from typer.testing import CliRunner
 
 from tamis.consent import open_registry
 from tamis.consent.log import LogHeadSection, verify_registry
-from tamis.keys import load_key
+from tamis.keys import (
+    KEY_ENV,
+    KEY_FILE_ENV,
+    RETIRED_KEYS_ENV,
+    PseudonymKey,
+    load_key,
+    load_keyring,
+    rotate_key,
+)
 from tamis.lineage.store import LineageRecorder, LineageStore
 from tamis.pipeline.build import BuildRequest, build_snapshot
 from tamis.policy import load_policy
@@ -73,8 +82,8 @@ def _import(db: str, export: Path) -> None:
             registry.resolve_rejects(resolution="re-sent by the platform", reject_ids=nameless)
 
 
-def _included_members(snapshot: Path, export: Path) -> list[str]:
-    key = load_key()
+def _included_members(snapshot: Path, export: Path, key: PseudonymKey | None = None) -> list[str]:
+    key = key or load_key()
     refs = set(pq.read_table(snapshot / "members.parquet").column("member_ref").to_pylist())
     lines = (export / "members.jsonl").read_text().splitlines()
     ids = [json.loads(line)["member_id"] for line in lines if line.strip()]
@@ -213,3 +222,114 @@ def test_cli(platform: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert "no overdue" in run("rights", "overdue").output
     events = (tmp_path / "ol.jsonl").read_text().splitlines()
     assert [json.loads(e)["eventType"] for e in events] == ["START", "COMPLETE"]
+
+
+# -- pseudonym key rotation ---------------------------------------------------------------------
+
+AFTER_BOTH = "2025-12-01T00:00:00Z"  # requests received after both snapshots' cutoffs
+
+
+def test_rights_see_snapshots_built_under_a_retired_key(
+    platform: Path, tmp_path: Path, registry_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S1 is built under key A, the key is rotated, S2 is built under key B. While the ring keeps
+    A, access, objection, erasure and a later model registration all see S1; once A is gone, S1 is
+    reported as unverifiable: in the access report, and as a warning logged with each request."""
+    monkeypatch.delenv(KEY_ENV)
+    monkeypatch.delenv(RETIRED_KEYS_ENV, raising=False)
+    monkeypatch.setenv(KEY_FILE_ENV, str(tmp_path / "keys" / "pseudonym.key"))
+    db = registry_url
+    _import(db, platform)
+    key_a = load_key()
+    s1 = tmp_path / "s1"
+    m1 = _build(platform, s1, S1_CUTOFF, db)
+    with open_registry(db) as registry:  # a request recorded under key A keeps A's pseudonym
+        early = RightsDesk(registry, load_keyring()).access(_included_members(s1, platform)[-1])
+    key_b = rotate_key().active
+    s2 = tmp_path / "s2"
+    m2 = _build(platform, s2, S2_CUTOFF, db)
+    assert (m1["key_id"], m2["key_id"]) == (key_a.key_id, key_b.key_id) and key_a != key_b
+    both = sorted(
+        set(_included_members(s1, platform, key_a)) & set(_included_members(s2, platform, key_b))
+    )
+    assert len(both) >= 4 and early.data["member_id"] not in both[:4]
+    reader, objector, eraser, last = both[:4]
+    ids = [m1["snapshot_id"], m2["snapshot_id"]]
+
+    with open_registry(db) as registry:
+        store = LineageStore(registry)
+        store.register_model("model-1", [s1])
+        store.register_model("model-2", [s2])
+        desk = RightsDesk(registry, load_keyring())
+        report = desk.access(reader).data
+        assert [s["snapshot_id"] for s in report["snapshots"]] == ids
+        assert [s["member_ref"] for s in report["snapshots"]] == [
+            key_a.member_ref(reader),
+            key_b.member_ref(reader),
+        ]
+        assert [m["name"] for m in report["models"]] == ["model-1", "model-2"]
+        assert (report["snapshots_checked"], report["snapshots_unverifiable"]) == (2, 0)
+        assert report["unverifiable_notice"] is None
+
+        objection = desk.object(objector, AFTER_BOTH)
+        erasure = desk.erase(eraser, AFTER_BOTH)
+        for outcome in (objection, erasure):
+            assert [s["snapshot_id"] for s in outcome.snapshots] == ids
+            assert outcome.models == ["model-1", "model-2"]
+            assert outcome.unverifiable == [] and outcome.warnings == []
+        queue = desk.affected_models()
+        assert sorted((q.model, q.request_kind, q.snapshots) for q in queue) == [
+            ("model-1", "erasure", (ids[0],)),
+            ("model-1", "objection", (ids[0],)),
+            ("model-2", "erasure", (ids[1],)),
+            ("model-2", "objection", (ids[1],)),
+        ]
+        # A model registered later on the old snapshot is queued for both requests (which were
+        # recorded under key B).
+        assert objection.request.key_id == key_b.key_id
+        assert store.register_model("late-model", [s1]).affected == 2
+
+    # Key A leaves the ring: S1 can no longer be searched, and says so.
+    monkeypatch.setenv(KEY_ENV, key_b.secret.hex())
+    assert [k.key_id for k in load_keyring().keys] == [key_b.key_id]
+    with open_registry(db) as registry:
+        desk = RightsDesk(registry, load_keyring())
+        report = desk.access(reader)
+        assert [s["snapshot_id"] for s in report.data["snapshots"]] == ids[1:]
+        assert (report.data["snapshots_checked"], report.data["snapshots_unverifiable"]) == (1, 1)
+        notice = report.data["unverifiable_notice"]
+        assert "1 training snapshot was built with a pseudonym key" in notice
+        assert "could not check" in notice and html.escape(notice) in report.to_html()
+        again = desk.access(early.data["member_id"]).data  # found in S1 under its request's ref
+        assert [s["snapshot_id"] for s in again["snapshots"]][:1] == ids[:1]
+        assert again["snapshots"][0]["member_ref"] == early.data["member_ref"]
+        assert again["snapshots_unverifiable"] == 0 and again["unverifiable_notice"] is None
+
+        outcome = desk.object(last, AFTER_BOTH)
+        assert [s["snapshot_id"] for s in outcome.snapshots] == ids[1:]
+        assert outcome.models == ["model-2"]
+        assert [(u["snapshot_id"], u["key_id"], u["models"]) for u in outcome.unverifiable] == [
+            (ids[0], key_a.key_id, ["model-1", "late-model"])
+        ]
+        (message,) = outcome.warnings
+        assert key_a.key_id in message and "models trained on them: late-model, model-1" in message
+        assert json.loads(json.dumps(outcome.as_dict()))["warnings"] == [message]
+        (logged,) = desk.warnings(outcome.request.request_id)
+        assert logged["message"] == message
+
+        # The member whose access request was recorded under key A is still found in S1.
+        recorded = desk.object(early.data["member_id"], AFTER_BOTH)
+        assert [s["snapshot_id"] for s in recorded.snapshots][:1] == ids[:1]
+        assert recorded.unverifiable == [] and "model-1" in recorded.models
+
+        # Registered now on S1, a model is queued for that objection; it cannot be checked
+        # against the other requests: each gets a warning naming it, and nothing is queued
+        # silently as "not affected".
+        assert LineageStore(registry).register_model("after-loss", [s1]).affected == 1
+        assert desk.warnings(recorded.request.request_id) == []
+        for request in (objection.request, erasure.request, outcome.request):
+            latest = desk.warnings(request.request_id)[-1]
+            assert [s["snapshot_id"] for s in latest["snapshots"]] == ids[:1]
+            assert "after-loss" in latest["snapshots"][0]["models"]
+        problem = verify_registry(registry)
+        assert problem.ok, problem.problem

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import html
+import json
 import re
+import shutil
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
 from tamis.consent import open_registry
+from tamis.keys import KEY_ENV, RETIRED_KEYS_ENV, PseudonymKey
 from tamis.service.i18n import negotiate
 from tamis.service.pages import safe_next
 from tamis.service.security import Session, SessionCodec, TokenBucketLimiter
@@ -301,3 +307,61 @@ def test_dpo_stats_and_exports(client: TestClient, helpers: Any) -> None:
     assert past.text == "member_id,value,event_id,ts\n"
     bad = client.get("/api/v1/dpo/export?as_of=2000-01-01T00:00:00", headers=helpers.dpo)
     assert bad.status_code == 422
+
+
+def _keyed_snapshot(root: Path, name: str, cutoff: str, key: PseudonymKey, rows: Any) -> None:
+    """A published-snapshot folder whose manifest names the pseudonym key it was built with."""
+    folder = root / name
+    folder.mkdir()
+    manifest = {
+        "format": "tamis.snapshot/v1",
+        "snapshot_id": f"snap-{name}",
+        "purpose": "genai.content_creation",
+        "policy": {"name": "linkedin-2025", "version": "2025-11-03.1"},
+        "cutoff": cutoff,
+        "built_at": cutoff,
+        "key_id": key.key_id,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    table = pa.table(
+        {
+            "member_ref": [key.member_ref(m) for m, _, _ in rows],
+            "category": [c for _, c, _ in rows],
+            "records": pa.array([n for _, _, n in rows], pa.int64()),
+        }
+    )
+    pq.write_table(table, folder / "members.parquet")
+
+
+def test_data_use_searches_each_snapshot_under_the_key_it_was_built_with(
+    make_app: Any, snapshots_dir: Path, helpers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a key rotation, the data-use API lists the snapshots built under the retired key;
+    one built with a key the ring no longer holds, or that cannot be read, is counted as
+    unverifiable, not as checked."""
+    old, new, gone = (PseudonymKey(bytes([n]) * 32, f"key {n}") for n in (1, 2, 3))
+    for folder in snapshots_dir.iterdir():
+        shutil.rmtree(folder)
+    post = "user.content.post"
+    _keyed_snapshot(snapshots_dir, "old", "2025-10-01T00:00:00Z", old, [("m-alice", post, 2)])
+    _keyed_snapshot(snapshots_dir, "new", "2025-12-01T00:00:00Z", new, [("m-alice", post, 1)])
+    _keyed_snapshot(snapshots_dir, "gone", "2025-11-01T00:00:00Z", gone, [("m-alice", post, 5)])
+    (snapshots_dir / "torn").mkdir()
+    (snapshots_dir / "torn" / "manifest.json").write_text("{not json")
+    monkeypatch.setenv(KEY_ENV, new.secret.hex())
+    monkeypatch.setenv(RETIRED_KEYS_ENV, old.secret.hex())
+    app = make_app()
+    with TestClient(app) as client:
+        helpers.sign_in(client, "m-alice")
+        use = client.get("/api/v1/me/data-use").json()
+        assert [s["snapshot_id"] for s in use["snapshots"]] == ["snap-old", "snap-new"]
+        assert [s["records"] for s in use["snapshots"]] == [2, 1]
+        assert use["snapshots_checked"] == 2 and use["member_ref"] == new.member_ref("m-alice")
+        assert use["snapshots_unverifiable"] == 2  # "gone" (key not held) and "torn"
+        page = client.get("/data-use", headers={"Accept-Language": "en"}).text
+        assert "2 snapshot(s) could not be checked for your data" in page
+        helpers.sign_in(client, "m-bruno")
+        assert client.get("/api/v1/me/data-use").json()["snapshots"] == []
+        found = app.state.tamis.service.data_use("m-alice")
+        assert (found.snapshots_checked, found.snapshots_unverifiable) == (2, 2)
+        assert found.as_dict()["snapshots_unverifiable"] == 2

@@ -10,7 +10,16 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from tamis.cli._common import DbOption, JsonOption, app, console, errors, group, instant
+from tamis.cli._common import (
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    errors,
+    group,
+    instant,
+    progress_display,
+)
 
 model_app = group("model", "Models trained on snapshots (the lineage store).")
 
@@ -113,25 +122,116 @@ def receipt_issue(
         sys.stdout.flush()
 
 
+@receipt_app.command("issue-all")
+def receipt_issue_all(
+    snapshot: Annotated[Path, typer.Option("--snapshot", help="A snapshot directory.")],
+    out: Annotated[Path, typer.Option("--out", help="The receipts file to write (JSONL).")],
+    members: Annotated[
+        Path | None, typer.Option("--members", help="A text file of member ids, one a line.")
+    ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="A platform export: every member of its members table."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Worker processes (default: one per CPU)."),
+    ] = None,
+) -> None:
+    """Issue the signed receipts of many members for a snapshot, one receipt a line (JSONL).
+
+    Members come from --members (one id a line) or from an export's members table (--export).
+    Each line is a complete receipt file, as `tamis receipt` writes it. The file appears at --out
+    only once every receipt is written. Like `tamis receipt`, it uses the pseudonym key the
+    snapshot was built with (its manifest's key_id).
+
+    Example: tamis receipt issue-all --snapshot snapshots/2025-11-03 --export demo/export
+    --out receipts.jsonl
+    """
+    from tamis.errors import InputError
+    from tamis.keys import load_key
+    from tamis.lineage.receipts import (
+        ReceiptIssuer,
+        SnapshotMembers,
+        export_member_ids,
+        read_member_ids,
+        write_receipts_jsonl,
+    )
+    from tamis.lineage.signing import load_signing_key
+
+    with errors():
+        if (members is None) == (export is None):
+            raise InputError("name the members: --members FILE or --export DIR (one of them)")
+        ids = read_member_ids(members) if members is not None else export_member_ids(export or "")
+        loaded = SnapshotMembers.load(snapshot)
+        key = load_key(key_id=loaded.pseudonym_key_id)
+        issuer = ReceiptIssuer(loaded, key, load_signing_key())
+        with progress_display() as progress:
+            written = write_receipts_jsonl(
+                issuer,
+                ids,
+                out,
+                workers=workers,
+                progress=lambda n: progress("receipts", n, len(ids)),
+            )
+    console.print(
+        f"[green]wrote[/] {written.receipts:,} receipts to {written.path} "
+        f"({written.inclusion:,} inclusion, {written.non_inclusion:,} non-inclusion) for snapshot "
+        f"{loaded.snapshot_id} in {written.seconds:.1f}s",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @receipt_app.command("verify")
 def receipt_verify(
     file: Annotated[Path, typer.Argument(help="The receipt file.")],
     root: Annotated[str, typer.Option("--root", help="The snapshot's members_root (hex).")],
     public_key: Annotated[Path, typer.Option("--public-key", help="The platform's public key.")],
+    every_line: Annotated[
+        bool,
+        typer.Option("--all", help="FILE is a JSONL file of receipts: check every line."),
+    ] = False,
 ) -> None:
     """Check a receipt offline; non-zero exit saying why it does not verify.
 
+    With --all, FILE holds one receipt a line (tamis receipt issue-all): every line is checked and
+    the first one that does not verify is named by its line number.
+
     Example: tamis receipt verify receipt.json --root 5f1c... --public-key platform.pem
     """
-    from tamis.lineage.receipts import parse_receipt, verify_receipt
+    from tamis.lineage.receipts import parse_receipt, verify_receipt, verify_receipts_jsonl
 
+    if every_line:
+        with errors(), progress_display() as progress:
+            checked = verify_receipts_jsonl(
+                file,
+                root,
+                _read(public_key, "the public key"),
+                progress=lambda n: progress("receipts", n, None),
+            )
+        console.print(
+            f"[green]ok[/] {checked.receipts:,} receipts: {checked.inclusion:,} included, "
+            f"{checked.non_inclusion:,} not included, in snapshot {checked.snapshot_id}",
+            highlight=False,
+        )
+        return
     with errors():
-        receipt = parse_receipt(file.read_bytes())
-        verify_receipt(receipt, root, public_key.read_bytes())
+        receipt = parse_receipt(_read(file, "the receipt"))
+        verify_receipt(receipt, root, _read(public_key, "the public key"))
     kind = "included" if receipt["kind"] == "inclusion" else "not included"
     console.print(
         f"[green]ok[/] {kind}: member {receipt['member_ref']} in snapshot {receipt['snapshot_id']}"
     )
+
+
+def _read(path: Path, what: str) -> bytes:
+    from tamis.errors import InputError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", file=str(path)) from None
 
 
 @keys_app.command("public")

@@ -19,10 +19,11 @@ AtOption = Annotated[
 
 
 def _desk(registry: Any) -> Any:
-    from tamis.keys import load_key
+    from tamis.keys import load_keyring
     from tamis.rights import RightsDesk
 
-    return RightsDesk(registry, load_key())
+    # the whole key ring: snapshots built before a key rotation are searched with their own key
+    return RightsDesk(registry, load_keyring())
 
 
 def _print_outcome(outcome: Any, as_json: bool) -> None:
@@ -45,6 +46,8 @@ def _print_outcome(outcome: Any, as_json: bool) -> None:
         )
     else:
         console.print("no model was trained on the member's data")
+    for warning in outcome.warnings:
+        console.print(f"[red]warning[/] {warning}")
 
 
 @rights_app.command("access")

@@ -14,6 +14,8 @@ Issuing reads ``manifest.json`` and ``members.parquet`` once, rebuilds the tree,
 ``members_root``, and then proves and signs each member in O(log n): :class:`ReceiptIssuer`,
 :func:`issue_receipt`, and :func:`issue_receipts` for many members (in worker processes when there
 are many: a program that calls it must guard its entry point with ``if __name__ == "__main__"``).
+:func:`write_receipts_jsonl` writes many receipts as one JSONL file (one receipt file a line),
+published only when complete; :func:`verify_receipts_jsonl` checks every line of one.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import json
 import multiprocessing
 import os
 import re
+import secrets
+import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -521,3 +525,177 @@ def verify_receipt(receipt: Mapping[str, Any], root_hex: str, public_key_pem: by
             verify_non_inclusion(proof, receipt["member_ref"], bytes.fromhex(root))
     except VerificationError as exc:
         raise _fail(f"the {receipt['kind']} proof does not hold: {exc}") from None
+
+
+# -- many receipts in one file ------------------------------------------------------------------
+
+
+def read_member_ids(path: Path | str) -> list[str]:
+    """Member ids from a text file, one a line (surrounding blanks dropped, blank lines skipped)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such member list", file=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a folder, not a member list (one id a line)", file=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the member list: {exc.strerror}", file=str(path)) from None
+    ids = []
+    for line_no, line in enumerate(raw.splitlines(), 1):
+        try:
+            member_id = line.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise InputError("not UTF-8 text", file=str(path), line=line_no) from None
+        if member_id:
+            ids.append(member_id)
+    return ids
+
+
+def export_member_ids(export_dir: Path | str) -> list[str]:
+    """The ``member_id`` column of an export's members table (JSONL, Parquet file or folder).
+
+    A row without a member id is an error naming its row (1-based, in table order): a receipt
+    cannot be issued for it, and leaving it out silently would answer fewer members than asked.
+    """
+    import pyarrow.compute as pc
+
+    from tamis.pii.directory import read_members
+
+    table = read_members(Path(export_dir))
+    if "member_id" not in table.column_names:
+        raise InputError("the members table has no member_id column", file=str(export_dir))
+    column = table.column("member_id")
+    blank = pc.equal(pc.utf8_trim_whitespace(column), "")
+    missing = pc.fill_null(pc.or_kleene(pc.is_null(column), blank), True)
+    if pc.any(missing).as_py():
+        row = pc.indices_nonzero(missing)[0].as_py() + 1
+        raise InputError(
+            f"row {row} of the members table has no member id",
+            file=str(export_dir),
+            field="member_id",
+        )
+    ids: list[str] = column.to_pylist()
+    return ids
+
+
+@dataclass(frozen=True)
+class ReceiptsFile:
+    """What :func:`write_receipts_jsonl` wrote."""
+
+    path: Path
+    receipts: int
+    inclusion: int
+    seconds: float
+
+    @property
+    def non_inclusion(self) -> int:
+        return self.receipts - self.inclusion
+
+
+_INCLUSION_MARK = b'"kind":"inclusion"'  # in a receipt file's canonical JSON (refs are hex)
+
+
+def write_receipts_jsonl(
+    issuer: ReceiptIssuer,
+    member_ids: Sequence[str],
+    out: Path | str,
+    *,
+    workers: int | None = None,
+    issued_at: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ReceiptsFile:
+    """Write one receipt per member id to ``out``, one receipt file a line (JSONL), in order.
+
+    The receipts go to a temporary file in ``out``'s folder that is renamed to ``out`` once all
+    are written and flushed to disk: ``out`` is never half-written, and a failure or an interrupt
+    leaves the previous ``out`` (if any) as it was. ``progress(n)`` is told of every ``n``
+    receipts written.
+    """
+    out = Path(out)
+    folder = out.parent
+    if not folder.is_dir():
+        raise InputError("no such folder for the receipts file", file=str(folder))
+    if out.is_dir():
+        raise InputError("is a folder; name the receipts file (e.g. receipts.jsonl)", file=str(out))
+    started = time.perf_counter()
+    tmp = folder / f".{out.name}.{secrets.token_hex(8)}.tmp"
+    count = inclusion = pending = 0
+    try:
+        with tmp.open("xb") as handle:
+            for data in issuer.dump_many(
+                member_ids, issued_at=issued_at, workers=workers, chunk_size=chunk_size
+            ):
+                handle.write(data)
+                count += 1
+                inclusion += _INCLUSION_MARK in data
+                pending += 1
+                if progress is not None and pending == chunk_size:
+                    progress(pending)
+                    pending = 0
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if progress is not None and pending:
+        progress(pending)
+    return ReceiptsFile(out, count, inclusion, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class ReceiptsChecked:
+    """What :func:`verify_receipts_jsonl` checked: every line held."""
+
+    receipts: int
+    inclusion: int
+    snapshot_id: str | None
+
+    @property
+    def non_inclusion(self) -> int:
+        return self.receipts - self.inclusion
+
+
+def verify_receipts_jsonl(
+    path: Path | str,
+    root_hex: str,
+    public_key_pem: bytes,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> ReceiptsChecked:
+    """Check every line of a receipts JSONL file (as :func:`write_receipts_jsonl` writes it).
+
+    Stops at the first line that does not verify: :class:`VerificationError` naming the file and
+    the line (1-based) and why. An empty line, or a file with no receipt, fails too.
+    """
+    path = Path(path)
+    root = root_hex.strip().lower() if isinstance(root_hex, str) else ""
+    if not _HASH.fullmatch(root):
+        raise VerificationError(f"the root must be 64 hex digits, got {root_hex!r}")
+    load_public_key(public_key_pem)  # a bad key is said once, not as line 1's fault
+    count = inclusion = 0
+    snapshot_id: str | None = None
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read the receipts: {exc.strerror}", file=str(path)) from None
+    with handle:
+        for line_no, line in enumerate(handle, 1):
+            try:
+                if not line.strip():
+                    raise VerificationError("the line is empty; one receipt a line")
+                receipt = parse_receipt(line)
+                verify_receipt(receipt, root, public_key_pem)
+            except VerificationError as exc:
+                raise VerificationError(f"{path}:{line_no}: {exc}") from None
+            count += 1
+            inclusion += receipt["kind"] == INCLUSION
+            snapshot_id = snapshot_id or receipt["snapshot_id"]
+            if progress is not None and count % CHUNK_SIZE == 0:
+                progress(CHUNK_SIZE)
+    if count == 0:
+        raise VerificationError(f"{path}: no receipt in the file")
+    if progress is not None and count % CHUNK_SIZE:
+        progress(count % CHUNK_SIZE)
+    return ReceiptsChecked(count, inclusion, snapshot_id)

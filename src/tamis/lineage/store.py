@@ -441,33 +441,3 @@ class LineageRecorder(BuildObserver):
                 f"the snapshot is published at {run.request.out} but could not be recorded in "
                 f"the lineage store: {exc}"
             ) from exc
-
-
-class LineageDataUse:
-    """The service's ``DataUseSource`` over the lineage store (instead of a folder scan)."""
-
-    def __init__(self, registry: ConsentRegistry) -> None:
-        self.registry = registry
-
-    def uses(self, member_ref: str) -> list[Any]:
-        from tamis.service.datause import SnapshotUse
-
-        with self.registry.reading("reading a member's data use") as connection:
-            keys = connection.execute(sa.select(_s.c.key_id).distinct()).scalars().all()
-            found = [u for key in keys for u in member_uses(connection, member_ref, key)]
-        found.sort(key=lambda u: (u[0].cutoff, u[0].snapshot_pk))
-        return [
-            SnapshotUse(
-                snapshot_id=record.snapshot_id,
-                purpose=record.purpose,
-                policy=record.policy_name,
-                cutoff=format_instant(record.cutoff),
-                built_at=None if record.built_at is None else format_instant(record.built_at),
-                categories=tuple(sorted(cats.items())),
-            )
-            for record, cats, _models in found
-        ]
-
-    def snapshots_checked(self) -> int:
-        with self.registry.reading("counting snapshots") as connection:
-            return int(connection.execute(sa.select(sa.func.count()).select_from(_s)).scalar_one())

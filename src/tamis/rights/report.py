@@ -2,9 +2,11 @@
 
 It lists every recorded snapshot that holds the member's data (purpose, policy, cutoff, when it
 was built, records per category) and every model trained on those snapshots (name, when trained),
-with the member's consent history and rights requests. Snapshots are found by the member's
-pseudonym under the current pseudonym key; snapshots built with another key cannot be searched
-and are counted (``snapshots_other_key``) so that the report never claims more than it checked.
+with the member's consent history and rights requests. Each snapshot is searched under the
+member's pseudonym for the key it was built with, from the pseudonym key ring (so snapshots built
+before a key rotation are found while the ring keeps the retired key). Snapshots built with a key
+the ring no longer holds cannot be searched: they are counted (``snapshots_unverifiable``) and
+said in a sentence, so that the report never claims more than it checked.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from tamis.consent.registry import ConsentRegistry
-from tamis.keys import PseudonymKey
+from tamis.keys import KeyRing, PseudonymKey
 from tamis.lineage.store import LineageStore, snapshots
 from tamis.timefmt import format_instant
 
-REPORT_FORMAT = "tamis.access-report/v1"
+REPORT_FORMAT = "tamis.access-report/v2"  # v2: snapshots_unverifiable (was snapshots_other_key)
 
 
 @dataclass(frozen=True)
@@ -40,34 +42,42 @@ class AccessReport:
 
 def build_access_report(
     registry: ConsentRegistry,
-    key: PseudonymKey,
+    keys: KeyRing | PseudonymKey,
     member_id: str,
     *,
     request_id: str | None = None,
     now: datetime | None = None,
 ) -> AccessReport:
-    """The data-use report of ``member_id`` from the lineage store and the registry."""
+    """The data-use report of ``member_id`` from the lineage store and the registry.
+
+    ``keys`` is the pseudonym key ring (a single key is a ring of one).
+    """
+    from tamis.rights.impact import as_ring, member_refs
     from tamis.rights.requests import RightsDesk
 
-    member_ref = key.member_ref(member_id)
-    uses = LineageStore(registry).member_uses(member_ref, key.key_id)
+    ring = as_ring(keys)
+    requests = RightsDesk(registry, ring).requests(member_id=member_id)
+    # the member's pseudonyms under the ring's keys, and those recorded with their requests
+    # (still right for their key if it has left the ring since)
+    refs = {r.key_id: r.member_ref for r in requests} | member_refs(ring, member_id)
+    store = LineageStore(registry)
+    uses = sorted(
+        (use for key_id, ref in refs.items() for use in store.member_uses(ref, key_id)),
+        key=lambda use: (use[0].cutoff, use[0].snapshot_pk),
+    )
     with registry.reading("counting snapshots") as connection:
-        total = int(
-            connection.execute(sa.select(sa.func.count()).select_from(snapshots)).scalar_one()
-        )
-        other_key = int(
-            connection.execute(
-                sa.select(sa.func.count())
-                .select_from(snapshots)
-                .where(snapshots.c.key_id != key.key_id)
-            ).scalar_one()
-        )
+        by_key = connection.execute(
+            sa.select(snapshots.c.key_id, sa.func.count()).group_by(snapshots.c.key_id)
+        ).all()
+    checked = sum(int(n) for key_id, n in by_key if key_id in refs)
+    unverifiable = sum(int(n) for key_id, n in by_key if key_id not in refs)
     models: dict[str, dict[str, Any]] = {}
     snapshot_list = []
     for record, categories, model_list in uses:
         snapshot_list.append(
             {
                 **record.as_dict(),
+                "member_ref": refs[record.key_id],
                 "records": sum(categories.values()),
                 "categories": dict(sorted(categories.items())),
                 "models": [m.name for m in model_list],
@@ -79,15 +89,15 @@ def build_access_report(
             )
             entry["snapshots_with_your_data"].append(record.snapshot_id)
     history = registry.history(member_id)
-    requests = RightsDesk(registry, key).requests(member_id=member_id)
     data = {
         "format": REPORT_FORMAT,
         "member_id": member_id,
-        "member_ref": member_ref,
+        "member_ref": refs[ring.active.key_id],
         "generated_at": format_instant((now or datetime.now(UTC)).replace(microsecond=0)),
         "request_id": request_id,
-        "snapshots_checked": total,
-        "snapshots_other_key": other_key,
+        "snapshots_checked": checked,
+        "snapshots_unverifiable": unverifiable,
+        "unverifiable_notice": unverifiable_notice(unverifiable),
         "snapshots": snapshot_list,
         "models": [models[name] for name in sorted(models)],
         "consent_history": [
@@ -103,6 +113,17 @@ def build_access_report(
         "requests": [r.as_dict() for r in requests],
     }
     return AccessReport(data)
+
+
+def unverifiable_notice(count: int) -> str | None:
+    """The plain sentence saying that ``count`` snapshots could not be checked (None for 0)."""
+    if not count:
+        return None
+    these = "1 training snapshot was" if count == 1 else f"{count} training snapshots were"
+    return (
+        f"{these} built with a pseudonym key that is no longer kept, so we could not check "
+        "whether they contain your data; they are not listed below."
+    )
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -131,12 +152,11 @@ def render_html(data: dict[str, Any]) -> str:
         "<h1>How your data was used to train AI models</h1>",
         f"<p class='muted'>Member {e(data['member_id'])} · report generated "
         f"{e(data['generated_at'])} · {data['snapshots_checked']} training snapshot(s) checked",
+        "</p>",
     ]
-    if data["snapshots_other_key"]:
-        parts.append(
-            f" ({data['snapshots_other_key']} built with another pseudonym key were not checked)"
-        )
-    parts.append("</p><h2>Training snapshots that contain your data</h2>")
+    if data["unverifiable_notice"]:
+        parts.append(f"<p id='unverifiable'><strong>{e(data['unverifiable_notice'])}</strong></p>")
+    parts.append("<h2>Training snapshots that contain your data</h2>")
     if data["snapshots"]:
         parts.append(
             _table(

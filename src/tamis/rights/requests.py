@@ -10,6 +10,11 @@ in the consent log:
 * erasure (Art. 17): a tombstone, so every later build puts the member out (``erased``) whatever
   the export still holds; then the impact.
 
+The desk holds the pseudonym key ring: the member is looked for in every snapshot under the
+pseudonym of the key that snapshot was built with, so that snapshots built before a key rotation
+are found; those built with a key the ring no longer holds are reported (a warning logged with
+the request, and in :class:`Outcome`).
+
 Deadlines (Art. 12(3)): one month from receipt (the same day of the next month, or its last day
 when it has none: 31 January -> 28/29 February), extendable by two further months, with a reason.
 A request still open after its deadline is overdue.
@@ -30,7 +35,7 @@ from tamis.consent.model import GENAI_TRAINING, ConsentEvent, to_instant
 from tamis.consent.registry import ConsentRegistry
 from tamis.consent.schema import instant_text
 from tamis.errors import InputError
-from tamis.keys import PseudonymKey
+from tamis.keys import KeyRing, PseudonymKey
 from tamis.rights import impact
 from tamis.rights._tables import erasure_tombstones, rights_requests
 from tamis.timefmt import format_instant
@@ -104,6 +109,8 @@ class Outcome:
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     queued: int = 0
     models: list[str] = field(default_factory=list)
+    unverifiable: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -111,6 +118,8 @@ class Outcome:
             "affected_snapshots": self.snapshots,
             "models_queued": self.queued,
             "affected_models": self.models,
+            "unverifiable_snapshots": self.unverifiable,
+            "warnings": self.warnings,
         }
 
 
@@ -130,11 +139,17 @@ def _received_payload(row: Any, tombstone_at: datetime | None) -> dict[str, Any]
 
 
 class RightsDesk:
-    """Records and answers members' rights requests against the registry's lineage store."""
+    """Records and answers members' rights requests against the registry's lineage store.
 
-    def __init__(self, registry: ConsentRegistry, key: PseudonymKey) -> None:
+    ``keys`` is the pseudonym key ring (:func:`tamis.keys.load_keyring`); requests are recorded
+    under its active key. A single key is a ring of one: snapshots built with any other key are
+    then reported as unverifiable, never searched with the wrong pseudonym.
+    """
+
+    def __init__(self, registry: ConsentRegistry, keys: KeyRing | PseudonymKey) -> None:
         self.registry = registry
-        self.key = key
+        self.keyring = impact.as_ring(keys)
+        self.key = self.keyring.active
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -190,7 +205,11 @@ class RightsDesk:
         when = _instant(received_at)
         with self.registry.writing(f"recording an {kind}") as connection:
             row = self._record(connection, kind, member_id, when)
-            affected, queued = impact.queue_request(connection, row)
+            recorded = impact.recorded_refs(connection, [member_id]).get(member_id)
+            refs = impact.request_refs(row, self.keyring, recorded)
+            affected, queued = impact.queue_request(connection, row, refs)
+            unverifiable = impact.unverifiable_snapshots(connection, row, refs)
+            warnings = impact.record_unverifiable(connection, [(row, unverifiable)])
             models = sorted(
                 {
                     item.model
@@ -210,6 +229,8 @@ class RightsDesk:
             ],
             queued,
             models,
+            [snap for w in warnings for snap in w["snapshots"]],
+            [w["message"] for w in warnings],
         )
 
     def object(self, member_id: str, received_at: datetime | str | None = None) -> Outcome:
@@ -232,7 +253,9 @@ class RightsDesk:
         when = _instant(received_at)
         with self.registry.writing("recording an access request") as connection:
             row = self._record(connection, "access", member_id, when)
-        report = build_access_report(self.registry, self.key, member_id, request_id=row.request_id)
+        report = build_access_report(
+            self.registry, self.keyring, member_id, request_id=row.request_id
+        )
         if answer:
             self.answer(row.request_id, "data-use report issued")
         return report
@@ -311,6 +334,12 @@ class RightsDesk:
         """Open requests past their deadline."""
         now = now or datetime.now(UTC)
         return [r for r in self.requests(open_only=True) if r.overdue(now)]
+
+    def warnings(self, request_id: str) -> list[dict[str, Any]]:
+        """The warnings logged with a request (snapshots that could not be checked), oldest
+        first."""
+        with self.registry.reading("reading a request's warnings") as connection:
+            return impact.request_warnings(connection, request_id)
 
     def affected_models(self, *, include_resolved: bool = False) -> list[impact.AffectedModel]:
         """The affected-models queue, for the DPO."""

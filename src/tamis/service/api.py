@@ -103,6 +103,9 @@ class RequestOut(EventOut):
 class DataUseOut(BaseModel):
     member_ref: str
     snapshots_checked: int
+    snapshots_unverifiable: int = Field(
+        0, description="snapshots that could not be checked (a retired key not held, unreadable)"
+    )
     snapshots: list[SnapshotOut]
     requests: list[RequestOut]
 

@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tamis import __version__
 from tamis.consent.registry import open_registry
-from tamis.keys import load_key
+from tamis.keys import load_keyring
 from tamis.policy.loader import load_policy
 from tamis.service.config import DPO_TOKEN_ENV, ServiceConfig
 from tamis.service.context import ServiceContext
@@ -97,7 +97,7 @@ def create_app(
     secret = load_session_secret(config.session_secret)
     registry = open_registry(config.db)
     writer = GroupCommitWriter(registry, max_batch=config.max_batch)
-    service = MemberService(registry, writer, loaded, load_key(), data_use, config.setting)
+    service = MemberService(registry, writer, loaded, load_keyring(), data_use, config.setting)
     templates = Environment(
         loader=PackageLoader("tamis.service", "templates"),
         autoescape=select_autoescape(["html"]),

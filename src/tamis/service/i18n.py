@@ -196,6 +196,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{k} of the {n} training snapshots known to this service include your data:",
         "{k} des {n} jeux d'entraînement connus de ce service incluent vos données :",
     ),
+    "data_use_unverifiable": (
+        "{n} snapshot(s) could not be checked for your data (built with a pseudonym key this "
+        "service no longer holds, or unreadable): ask the data protection officer.",
+        "{n} jeu(x) d'entraînement n'ont pas pu être vérifiés pour vos données (construits avec "
+        "une clé de pseudonymisation que ce service n'a plus, ou illisibles) : interrogez le "
+        "délégué à la protection des données.",
+    ),
     "col_snapshot": ("Snapshot", "Jeu"),
     "col_cutoff": ("Data up to (cutoff)", "Données jusqu'au (coupure)"),
     "col_purpose": ("Purpose", "Finalité"),

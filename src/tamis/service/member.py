@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from tamis.consent.model import ConsentEvent
 from tamis.consent.registry import ConsentRegistry
-from tamis.keys import PseudonymKey
+from tamis.keys import KeyRing, PseudonymKey
 from tamis.policy.categories import KIND_CATEGORY
 from tamis.policy.loader import LoadedPolicy
 from tamis.policy.model import Jurisdiction
@@ -116,17 +116,20 @@ class Request:
 
 @dataclass(frozen=True)
 class DataUse:
-    """The snapshots that include a member, how many were checked, and their requests."""
+    """The snapshots that include a member, how many were checked, how many could not be (built
+    with a pseudonym key the key ring no longer holds), and their requests."""
 
     member_ref: str
     uses: list[SnapshotUse]
     snapshots_checked: int
     requests: list[Request]
+    snapshots_unverifiable: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "member_ref": self.member_ref,
             "snapshots_checked": self.snapshots_checked,
+            "snapshots_unverifiable": self.snapshots_unverifiable,
             "snapshots": [u.as_dict() for u in self.uses],
             "requests": [r.as_dict() for r in self.requests],
         }
@@ -151,7 +154,7 @@ class MemberService:
         registry: ConsentRegistry,
         writer: GroupCommitWriter,
         loaded: LoadedPolicy,
-        key: PseudonymKey,
+        key: KeyRing | PseudonymKey,
         data_use: DataUseSource,
         setting: str = "genai_training",
     ) -> None:
@@ -159,7 +162,10 @@ class MemberService:
         self.writer = writer
         self.loaded = loaded
         self.policy = loaded.policy
-        self.key = key
+        # the pseudonym key ring: the member is searched in each snapshot under the key it was
+        # built with (a single key is a ring of one); the active key names them now
+        self.keyring = key if isinstance(key, KeyRing) else KeyRing(key)
+        self.key = self.keyring.active
         self.data_use_source = data_use
         if setting not in self.policy.settings:
             raise KeyError(
@@ -201,17 +207,15 @@ class MemberService:
         return self.key.member_ref(member_id)
 
     def data_use(self, member_id: str) -> DataUse:
-        ref = self.member_ref(member_id)
+        refs = {key.key_id: key.member_ref(member_id) for key in self.keyring.keys}
+        found = self.data_use_source.lookup(refs)
         events = self.history(member_id)
         latest = events[0].event_id if events else None
         requests = [
             Request(e, "in_effect" if e.event_id == latest else "superseded") for e in events
         ]
         return DataUse(
-            ref,
-            self.data_use_source.uses(ref),
-            self.data_use_source.snapshots_checked(),
-            requests,
+            refs[self.key.key_id], found.uses, found.checked, requests, len(found.unverifiable)
         )
 
     def used_categories(self) -> list[str]:
