@@ -724,21 +724,31 @@ def presidio_analyzer() -> tuple[Analyzer | None, str]:
 
 
 # ---------------------------------------------------------------------------------------- report
+W = 29  # a table cell: "P/R/F1 strict | P/R/F1 overlap"
+FAST_TARGET_MB = 2.0
+PERSON_MARGIN = 0.10
+THOROUGH_SPEEDUP = 2.0
+
+
 def report(runs: list[Run], datasets: list[Dataset]) -> None:
     by = {(r.tool, r.dataset): r for r in runs}
-    tools = sorted(
-        {r.tool for r in runs},
-        key=lambda t: (
-            ["presidio", "tamis contact", "tamis fast", "tamis thorough"].index(t)
-            if t in ("presidio", "tamis contact", "tamis fast", "tamis thorough")
-            else 9
-        ),
-    )
+    order = ["presidio", "tamis contact", "tamis fast", "tamis thorough"]
+    tools = sorted({r.tool for r in runs}, key=lambda t: order.index(t) if t in order else 9)
     print()
-    print(f"{'set':18} {'type':15} {'n':>5}  " + "  ".join(f"{t:>22}" for t in tools))
+    print(f"{'set':18} {'type':15} {'n':>5}  " + "  ".join(f"{t:>{W}}" for t in tools))
     print(
-        f"{'':18} {'':15} {'':>5}  " + "  ".join(f"{'P/R/F1 strict | F1 ovl':>22}" for _ in tools)
+        f"{'':18} {'':15} {'':>5}  "
+        + "  ".join(f"{'P/R/F1 strict | P/R/F1 ovl':>{W}}" for _ in tools)
     )
+
+    def line(data: Dataset, label: str, cell: Callable[[Run], str]) -> None:
+        cells = []
+        for tool in tools:
+            run = by.get((tool, data.name))
+            text = cell(run) if run is not None else "-"
+            cells.append(f"{text:>{W}}")
+        print(f"{data.name:18} {label:15} {'':>5}  " + "  ".join(cells))
+
     for data in datasets:
         rows = [*data.types]
         if set(CORE7) <= set(data.types):
@@ -750,36 +760,28 @@ def report(runs: list[Run], datasets: list[Dataset]) -> None:
             for tool in tools:
                 run = by.get((tool, data.name))
                 if run is None:
-                    cells.append(f"{'-':>22}")
+                    cells.append(f"{'-':>{W}}")
                     continue
                 p, r, f, n = run.scores.prf(types, overlap=False)
-                _, _, fo, _ = run.scores.prf(types, overlap=True)
-                cells.append(f"{p:.2f}/{r:.2f}/{f:.2f} | {fo:.2f}".rjust(22))
+                po, ro, fo, _ = run.scores.prf(types, overlap=True)
+                cells.append(f"{p:.2f}/{r:.2f}/{f:.2f} | {po:.2f}/{ro:.2f}/{fo:.2f}".rjust(W))
             if n:
                 print(f"{data.name:18} {typ:15} {n:>5}  " + "  ".join(cells))
-        cells = []
-        for tool in tools:
-            run = by.get((tool, data.name))
-            cells.append(f"{run.mb_per_cpu_s:>18.3f} MB/s" if run else f"{'-':>22}")
-        print(f"{data.name:18} {'throughput':15} {'':>5}  " + "  ".join(cells))
-        cells = []
-        for tool in tools:
-            run = by.get((tool, data.name))
-            cold = run.cold_mb_per_cpu_s if run else None
-            cells.append(f"{cold:>18.3f} MB/s" if cold is not None else f"{'-':>22}")
-        print(f"{data.name:18} {'(cold pass)':15} {'':>5}  " + "  ".join(cells))
-        cells = []
-        for tool in tools:
-            run = by.get((tool, data.name))
-            cells.append(f"{run.cpu_s:>20.2f} s" if run else f"{'-':>22}")
-        print(f"{data.name:18} {'CPU seconds':15} {'':>5}  " + "  ".join(cells))
+        line(data, "throughput", lambda run: f"{run.mb_per_cpu_s:.3f} MB/CPU-s")
+        line(
+            data,
+            "(cold pass)",
+            lambda run: (
+                "-" if run.cold_mb_per_cpu_s is None else f"{run.cold_mb_per_cpu_s:.3f} MB/CPU-s"
+            ),
+        )
+        line(data, "CPU seconds", lambda run: f"{run.cpu_s:.2f} s")
         if data.member_mentions is not None:
-            cells = []
-            for tool in tools:
-                run = by.get((tool, data.name))
-                mr = run.member_recall if run else None
-                cells.append(f"{mr:>22.3f}" if mr is not None else f"{'-':>22}")
-            print(f"{data.name:18} {'member recall':15} {'':>5}  " + "  ".join(cells))
+            line(
+                data,
+                "member recall",
+                lambda run: "-" if run.member_recall is None else f"{run.member_recall:.3f}",
+            )
     print()
     # Ratios against Presidio
     for data in datasets:
@@ -796,6 +798,68 @@ def report(runs: list[Run], datasets: list[Dataset]) -> None:
                 f"{data.name:18} {tool:15} throughput x{run.mb_per_cpu_s / pres.mb_per_cpu_s:7.1f}"
                 f"   PERSON F1 overlap {f_t:.2f} vs {f_p:.2f} ({f_t - f_p:+.2f})"
             )
+    targets(by, datasets)
+
+
+def targets(by: dict[tuple[str, str], Run], datasets: list[Dataset]) -> None:
+    """The issue's targets, each with its figures and whether this run meets it."""
+    print("\ntargets (this run):")
+
+    def say(ok: bool, what: str) -> None:
+        print(f"  [{'met' if ok else 'NOT met'}] {what}")
+
+    for data in datasets:
+        fast = by.get(("tamis fast", data.name))
+        if data.member_mentions is not None and fast is not None:
+            say(
+                fast.mb_per_cpu_s >= FAST_TARGET_MB,
+                f"{data.name}: fast mode {fast.mb_per_cpu_s:.2f} MB/CPU-s >= {FAST_TARGET_MB}",
+            )
+            if fast.member_recall is not None:
+                say(
+                    fast.member_recall >= 0.98,
+                    f"{data.name}: member recall {fast.member_recall:.3f} >= 0.98",
+                )
+    for data in datasets:
+        pres, fast = by.get(("presidio", data.name)), by.get(("tamis fast", data.name))
+        if data.name != "en synth" or pres is None or fast is None:
+            continue
+        for typ in ("EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE", "CREDIT_CARD", "IP_ADDRESS"):
+            f_t = fast.scores.prf((typ,), overlap=False)[2]
+            f_p = pres.scores.prf((typ,), overlap=False)[2]
+            say(f_t >= f_p, f"{data.name}: fast {typ} F1 {f_t:.2f} >= Presidio {f_p:.2f}")
+    for data in datasets:
+        pres, thorough = by.get(("presidio", data.name)), by.get(("tamis thorough", data.name))
+        if (
+            data.name not in ("en synth", "WNUT17", "FR ECHR rev")
+            or pres is None
+            or thorough is None
+        ):
+            continue
+        f_t = thorough.scores.prf(("PERSON",), overlap=True)[2]
+        f_p = pres.scores.prf(("PERSON",), overlap=True)[2]
+        speed = thorough.mb_per_cpu_s / pres.mb_per_cpu_s
+        say(
+            f_t >= f_p + PERSON_MARGIN and speed >= THOROUGH_SPEEDUP,
+            f"{data.name}: thorough PERSON F1 (overlap) {f_t:.2f} >= Presidio {f_p:.2f} + "
+            f"{PERSON_MARGIN:.2f}, throughput x{speed:.1f} >= {THOROUGH_SPEEDUP:.0f}",
+        )
+
+
+def wordfreq_note() -> str:
+    """Which everyday vocabulary the name heuristics had: it changes their PERSON spans."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from tamis.pii.lexicon import vocabulary
+
+    try:
+        release = version("wordfreq")
+    except PackageNotFoundError:
+        return (
+            "wordfreq not installed: no everyday vocabulary for the name heuristics "
+            "(pip install 'tamis[pii]')"
+        )
+    return f"wordfreq {release}, {len(vocabulary())} everyday words"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -844,6 +908,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     for d in datasets:
         print(f"{d.name}: {len(d.texts)} texts, {d.mb:.3f} MB, gold {sum(len(g) for g in d.gold)}")
+    print("Name heuristics:", wordfreq_note())
     tools: list[tuple[str, Analyzer]] = [
         ("tamis contact", tamis_analyzer("contact")),
         ("tamis fast", tamis_analyzer("fast")),

@@ -144,19 +144,27 @@ class PiiEngine:
                 pos += len(t) + len(SEPARATOR)
             starts.append(pos)  # a sentinel: row i spans [starts[i], starts[i + 1])
             joined = SEPARATOR.join(clean)
+            # row i's text ends at limits[i]: a span past it would cross into the separator
+            limits = [starts[i] + len(t) for i, t in enumerate(clean)]
+            new_span = tuple.__new__
             for det in joined_needed:
                 i = 0
                 for span in det.detect(joined, None):
-                    if span.score < min_score:
+                    # tuple indexing, not field names: this loop runs for every span of a batch
+                    if span[3] < min_score:
                         continue
-                    start = span.start
+                    start = span[0]
                     # spans mostly come in text order: look the row up only when it changes
                     if not starts[i] <= start < starts[i + 1]:
                         i = bisect_right(starts, start, 0, n) - 1
+                    if span[1] > limits[i]:
+                        continue
                     base = starts[i]
-                    if span.end - base > len(clean[i]):
-                        continue  # would cross into the separator and the next row
-                    out[i].append(span.shifted(-base))
+                    out[i].append(
+                        new_span(
+                            Span, (start - base, span[1] - base, span[2], span[3], span[4], span[5])
+                        )
+                    )
         for det in self.detectors:
             many = getattr(det, "detect_many", None)
             if many is not None:

@@ -856,6 +856,38 @@ def common_words() -> frozenset[str]:
     return frozenset(out)
 
 
+VOCABULARY_LANGS = ("en", "fr")
+VOCABULARY_ZIPF = 4.0
+"""A word is everyday vocabulary from this Zipf frequency on (``wordfreq``'s scale: 4.0 is once
+per 100,000 words, about the 7,000 most frequent words of English, and of French)."""
+
+
+@cache
+def vocabulary(min_zipf: float = VOCABULARY_ZIPF) -> frozenset[str]:
+    """Folded frequent French and English words, from ``wordfreq``'s packaged lists (the ``pii``
+    extra); empty when ``wordfreq`` is not installed.
+
+    The lists count words case-folded, so famous people's names are in them too ("obama",
+    "london" and "john" are as frequent as many nouns): a capitalised word found here is only
+    known *not* to be a rare word, which is what the heuristic needs before it reads an unknown
+    capitalised word as a name ("Slides", "Quarterly" are frequent; "Yefremova" is not)."""
+    try:
+        import wordfreq
+    except ImportError:
+        return frozenset()
+    out: set[str] = set()
+    # the lists hold words in buckets of one centibel: bucket i has frequency 10 ** (-i / 100),
+    # that is a Zipf frequency of 9 - i / 100
+    last_bucket = round(100 * (9 - min_zipf))
+    for lang in VOCABULARY_LANGS:
+        for bucket in wordfreq.get_frequency_list(lang)[: last_bucket + 1]:
+            for word in bucket:
+                key = fold_key(word)
+                if key and " " not in key:
+                    out.add(key)
+    return frozenset(out)
+
+
 @cache
 def street_words(kind: str = "suffixes") -> frozenset[str]:
     """Folded street types of French, English, Italian, Spanish and Portuguese addresses, from

@@ -24,6 +24,10 @@ IBAN_LENGTHS: dict[str, int] = {
 }  # fmt: skip
 
 IBAN_PATTERN = r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?:[ \-]?[A-Z0-9]{1,4}){3,8}(?![A-Za-z0-9])"
+# typed in lower case, in one block ("my iban is gb42nawi04454264788619"): found by its check
+# digits and what follows them (a scan that starts at each lower-case letter would try most of
+# the text), then the two letters before them are checked
+LOWER_IBAN_TAIL = r"\d\d[a-z0-9]{11,30}(?![A-Za-z0-9])"
 
 
 def iban_valid(compact: str) -> bool:
@@ -40,10 +44,11 @@ class IbanDetector:
 
     id = "iban.v1"
     types: tuple[str, ...] = (IBAN,)
-    prefilter: str | None = r"[A-Z]{2}\d\d"
+    prefilter: str | None = r"[A-Za-z]{2}\d\d"
 
     def __init__(self) -> None:
         self._rx = re.compile(IBAN_PATTERN)
+        self._lower = re.compile(LOWER_IBAN_TAIL)
         self._groups = re.compile(r"[ \-]?[A-Z0-9]{1,4}")
 
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
@@ -61,6 +66,15 @@ class IbanDetector:
                 if iban_valid(compact):
                     out.append(Span(start, end, IBAN, 0.95, self.id, "IBAN checksum"))
                     break
+        for m in self._lower.finditer(text):
+            start, end = m.start() - 2, m.end()
+            country = text[start : start + 2] if start >= 0 else ""
+            if not (country.isascii() and country.isalpha() and country.islower()):
+                continue
+            if start and text[start - 1].isalnum():
+                continue  # inside a longer word
+            if iban_valid(text[start:end].upper()):
+                out.append(Span(start, end, IBAN, 0.95, self.id, "IBAN checksum (lower case)"))
         return out
 
 

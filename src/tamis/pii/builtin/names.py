@@ -32,6 +32,7 @@ from tamis.pii.lexicon import (
     places,
     stop_words,
     street_words,
+    vocabulary,
 )
 from tamis.pii.spans import PERSON, Span
 
@@ -152,17 +153,22 @@ _GAP_RX = re.compile(
 # a gazetteer name that is also an everyday word is ambiguous, except these common given names
 _NAME_WORDS = frozenset(["claire", "pierre", "francois", "grace", "guy", "rose", "hope", "bill"])
 
+_CONTRACTIONS = tuple(a + end for a in "'’" for end in ("ll", "m", "re", "ve", "d", "n" + a + "t"))
 _TITLE_KEYS = frozenset(fold_key(t) for t in TITLES) - {"me"}  # "Me" is also "me"
 
 # token flags
 (
     STOP, PLACE, FIRST_NAME, CORE_FIRST, LAST_NAME, COMMON, STREET, ORG, INITIAL, PARTICLE,
-    STREET_PREFIX,
-) = (1 << i for i in range(11))  # fmt: skip
+    STREET_PREFIX, VOCAB, POSSESSIVE, SPECIAL,
+) = (1 << i for i in range(14))  # fmt: skip
 _PARTICLES = frozenset(
     ["de", "du", "des", "la", "le", "van", "von", "der", "den", "da", "di", "del"]
 )
 NAME = FIRST_NAME | LAST_NAME
+# alone and not a name, a word with one of these is a name only after a title
+ONLY_TITLED = COMMON | INITIAL | STREET | STREET_PREFIX | ORG
+# what a word is known to be, other than a name: a capitalised word with none of these is rare
+KNOWN = NAME | STOP | PLACE | COMMON | STREET | ORG | INITIAL | PARTICLE | STREET_PREFIX | VOCAB
 
 
 def _sentence_start(text: str, start: int) -> bool:
@@ -170,6 +176,51 @@ def _sentence_start(text: str, start: int) -> bool:
     while i >= 0 and text[i] in " \t\"'“«(":
         i -= 1
     return i < 0 or text[i] in _SENTENCE_END
+
+
+# what people do: a capitalised word that no word list knows is read as a name before these
+# (not before a colon, which products and places take as well: "My takeaway from DevFest:")
+_PERSON_AFTER_RX = re.compile(
+    r"(?:'s|’s)(?!\w)|\s+(?:said|says|told|tells|asked|asks|wrote|writes|tweeted|replied|"
+    r"explained|thinks|believes|loves|hates|likes|wants|wanted|agreed|announced|looks|makes|"
+    r"is|was|has|had|"
+    r"a\s+dit|a\s+déclaré|déclare|explique|a\s+expliqué|pense|souhaite)(?![\w'’])"
+)
+# a capital after a lower-case letter: "TypeScript", "DevFest" are brands; after these prefixes
+# it is a name's ("McDonald", "MacKenzie", "DeShawn", "LeBron"; "O'Neil" has no such capital)
+_INNER_CAPITAL_RX = re.compile(r"(?<=[a-zß-öø-ÿ])[A-ZÀ-ÖØ-Þ]")
+_NAME_PREFIXES = frozenset(["Mc", "Mac", "De", "Di", "Da", "Du", "La", "Le", "Van", "Von"])
+
+
+def _brand_shaped(word: str) -> bool:
+    m = _INNER_CAPITAL_RX.search(word)
+    return m is not None and word[: m.start()] not in _NAME_PREFIXES
+
+
+# "Jay & Trish", "Suzanne and Wendy", "Vin, Dwayne": a name coordinated with another
+_AND = r"(?:[ \t]*,[ \t]*|[ \t]+(?:and|&|et)[ \t]+)"
+_COORD_AFTER_RX = re.compile(_AND + rf"([{_UP}][\w'’]+(?:-[\w'’]+)*)(?![\w@])")
+_COORD_BEFORE_RX = re.compile(rf"(?<![\w@#])([{_UP}][\w'’]+(?:-[\w'’]+)*){_AND}$")
+
+# before these, a capitalised word is more often a place or an organisation than a person
+# ("the address of Intelius", "from Garcia-Roberson", "in Jodhpur", "chez Leblanc")
+_PLACE_PREPOSITIONS = frozenset(
+    ["of", "from", "at", "in", "on", "for", "into", "near", "de", "du", "des", "d'", "d’", "à",
+     "au", "aux", "chez", "en", "dans", "sur", "vers"]
+)  # fmt: skip
+
+
+def _rare_in_context(text: str, start: int, end: int) -> bool:
+    """Whether a capitalised word that no word list knows has a person's context: before a
+    verb or a possessive ("Zoltan said", "Zoltan's"), not at a sentence start (where any word is
+    capitalised), not after a preposition of place ("the CEO of Guidestar is"), not shaped like a
+    brand ("DevOps")."""
+    if _PERSON_AFTER_RX.match(text, end) is None or _sentence_start(text, start):
+        return False
+    if _brand_shaped(text[start:end]):
+        return False
+    before = text[max(0, start - 8) : start].lower().split()
+    return not before or before[-1] not in _PLACE_PREPOSITIONS
 
 
 class HeuristicNameDetector:
@@ -200,6 +251,7 @@ class HeuristicNameDetector:
         self._street = street_words("suffixes")
         self._street_prefixes = street_words("prefixes")
         self._org = org_words()
+        self._vocab = vocabulary()
         self._info: dict[str, int] = {}
 
     def __getstate__(self) -> dict[str, object]:
@@ -211,6 +263,8 @@ class HeuristicNameDetector:
     def _classify(self, word: str) -> int:
         if word.endswith(("'s", "’s")) and len(word) > 3:
             word = word[:-2]  # "Yefremova's": the name is the stem
+        if word.lower().endswith(_CONTRACTIONS):
+            return STOP  # "I'll", "We're", "Don't": a pronoun or a verb, never a name
         key = fold_key(word)
         flags = 0
         if key in _TITLE_KEYS:
@@ -239,7 +293,44 @@ class HeuristicNameDetector:
                 flags |= STREET_PREFIX
         if not flags & NAME and key in self._org:
             flags |= ORG
+        if not flags & NAME and key in self._vocab:
+            flags |= VOCAB
         return flags
+
+    def _flags(self, word: str) -> int:
+        """The memo's entry for a token: -1 for one with a digit or an underscore (never a
+        name), else its classes, with ``POSSESSIVE`` for "Anna's" and ``SPECIAL`` on any token
+        that does not simply extend a run."""
+        flags = self._info.get(word)
+        if flags is not None:
+            return flags
+        if any(c.isdigit() or c == "_" for c in word):
+            return -1
+        flags = self._classify(word)
+        if word.endswith(("'s", "’s")) and len(word) > 3 and not flags & (STOP | PLACE):
+            flags |= POSSESSIVE
+        if flags & (STOP | PLACE | PARTICLE | POSSESSIVE):
+            flags |= SPECIAL
+        return flags
+
+    def _coordinated(self, text: str, start: int, end: int) -> bool:
+        """Whether the word at ``start:end`` is coordinated with a first name ("Jay & Trish",
+        "Vin, Dwayne and Ty"): a first name that is no everyday word, next to it."""
+        m = _COORD_AFTER_RX.match(text, end)
+        if m is None:
+            i = start - 1
+            while i >= 0 and text[i] in " \t":
+                i -= 1
+            if i < 0 or text[i] not in ",&dt":  # what ",", "&", "and" and "et" end with
+                return False
+            m = _COORD_BEFORE_RX.search(text, max(0, start - 30), start)
+            if m is None:
+                return False
+        word = m.group(1)
+        f = self._info.get(word)
+        if f is None:
+            f = self._info[word] = self._flags(word)
+        return f > 0 and bool(f & FIRST_NAME) and not f & COMMON
 
     @staticmethod
     def _joins(text: str, current: list[tuple[int, int, int]], start: int) -> bool:
@@ -266,30 +357,31 @@ class HeuristicNameDetector:
             word = m.group()
             flags = info.get(word)
             if flags is None:
-                flags = -1 if any(c.isdigit() or c == "_" for c in word) else self._classify(word)
-                info[word] = flags
-            if flags < 0 or (flags & PARTICLE and not current):
-                continue
+                flags = info[word] = self._flags(word)
             start, end = m.span()
-            if word.endswith(("'s", "’s")) and len(word) > 3 and not flags & (STOP | PLACE):
-                # a possessive ends a name: "Faina D. Yefremova's Cautionary Tales"
-                if current and not self._joins(text, current, start):
+            # most tokens are plain words: one bit test sends the others down this branch
+            if flags & SPECIAL:
+                if flags < 0 or (flags & PARTICLE and not current):
+                    continue
+                if flags & POSSESSIVE:
+                    # a possessive ends a name: "Faina D. Yefremova's Cautionary Tales"
+                    if current and not self._joins(text, current, start):
+                        runs.append(current)
+                        current = []
+                    current.append((start, end - 2, flags))
                     runs.append(current)
                     current = []
-                current.append((start, end - 2, flags))
-                runs.append(current)
-                current = []
-                continue
-            if flags & STOP and flags & ORG and current and start - current[-1][1] == 1:
-                current.append((start, end, flags))  # "Raynaud SARL": the run is a company
-                runs.append(current)
-                current = []
-                continue
-            if flags & (STOP | PLACE) and not (flags & PLACE and _titled(text, start)):
-                if current:
+                    continue
+                if flags & STOP and flags & ORG and current and start - current[-1][1] == 1:
+                    current.append((start, end, flags))  # "Raynaud SARL": the run is a company
                     runs.append(current)
                     current = []
-                continue
+                    continue
+                if flags & (STOP | PLACE) and not (flags & PLACE and _titled(text, start)):
+                    if current:
+                        runs.append(current)
+                        current = []
+                    continue
             if current and not (
                 (start - current[-1][1] == 1 and text[start - 1] == " ")
                 or self._joins(text, current, start)
@@ -337,13 +429,27 @@ class HeuristicNameDetector:
             start, end, first = run[0]
             if len(run) == 1:
                 end = run[0][1]
-                # one capitalised word, not a name, nothing around it (cheapest checks first)
+                # one capitalised word, not a name, nothing around it (cheapest checks first);
+                # an everyday word, an initial, a street or organisation word alone is a name
+                # only after a title
                 if (
                     not first & NAME
                     and text[start - 2 : start - 1] not in title_ends
                     and (start - prev_titled_end > 6 or prev_titled_end < 0)
-                    and _SPEECH_RX.match(text, end) is None
-                    and not _strong_before(text, start)
+                    and (
+                        first & ONLY_TITLED
+                        or (
+                            _SPEECH_RX.match(text, end) is None
+                            and not _strong_before(text, start)
+                            and (
+                                first & KNOWN
+                                or not (
+                                    _rare_in_context(text, start, end)
+                                    or self._coordinated(text, start, end)
+                                )
+                            )
+                        )
+                    )
                 ):
                     continue
             else:
@@ -420,10 +526,20 @@ class HeuristicNameDetector:
                     why = "last name from a gazetteer"
                     if _AFTER_RX.match(text, end) is not None and not _labelled(text, word, end):
                         score, why = max(score, 0.6), why + " before a verb"
+                elif not f & KNOWN and _rare_in_context(text, start, end):
+                    score, why = 0.5, "rare capitalised word before a verb"
                 elif not f & COMMON and (strong or _SPEECH_RX.match(text, end)):
                     score, why = 0.45, "capitalised word"
+                elif not f & KNOWN and self._coordinated(text, start, end):
+                    score, why = 0.45, "rare capitalised word"
                 else:
                     continue
+                if (
+                    score < 0.65
+                    and (f & FIRST_NAME or not f & KNOWN)
+                    and self._coordinated(text, start, end)
+                ):
+                    score, why = 0.65, why + " next to a first name"
                 if score < 0.7 and (strong or _cued(before, _WEAK)):
                     score += 0.2 if strong or f & NAME else 0.1
                     why += " after a cue"
