@@ -21,6 +21,7 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +39,7 @@ from tamis.keys import PseudonymKey
 from tamis.pipeline import semantics
 from tamis.pipeline.classify import MemberVerdicts, RecordRules, classify
 from tamis.pipeline.digest import ContentDigest
-from tamis.pipeline.manifest import FORMAT, describe_file, write_manifest
+from tamis.pipeline.manifest import FORMAT, describe_file, sha256_file, write_manifest
 from tamis.pipeline.overlap import Background, prefetch
 from tamis.pipeline.publish import Workspace
 from tamis.pipeline.runner import StageOutput, StageRunner, group_counts
@@ -264,13 +265,18 @@ class _DataWriter:
         self._writer: pq.ParquetWriter | None = None
         self._rows = 0
         self._background: Background[None] = Background(depth=2)
+        # the content digest on a thread of its own (it is a sum: any order will do), beside
+        # the encoding, so that both cores have work whichever of the two is slower
+        self._digesting: Background[None] = Background(depth=2)
         self.digest = ContentDigest(duckdb.connect())  # its own connection: it runs on a thread
+        self.sha256: dict[Path, Future[str]] = {}  # data files, hashed as they are closed
+        self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tamis-hash")
 
     def write(self, batch: pa.RecordBatch) -> None:
+        self._digesting.submit(lambda: self.digest.add(batch))
         self._background.submit(lambda: self._write(batch))
 
     def _write(self, batch: pa.RecordBatch) -> None:
-        self.digest.add(batch)
         offset = 0
         while offset < batch.num_rows:
             if self._writer is None:
@@ -284,14 +290,24 @@ class _DataWriter:
             self._rows += take
             self.files[-1] = (self.files[-1][0], self._rows)
             if self._rows >= self.rows_per_file:
-                self._writer.close()
-                self._writer = None
+                self._close_file()
+
+    def _close_file(self) -> None:
+        """Close the current file and hash it on the digest thread, beside the next file."""
+        assert self._writer is not None
+        self._writer.close()
+        self._writer = None
+        path = self.files[-1][0]
+        self.sha256[path] = self._hasher.submit(sha256_file, path)
 
     def close(self) -> list[tuple[Path, int]]:
-        self._background.join()
+        try:
+            self._background.join()
+        finally:
+            self._digesting.join()
         if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+            self._close_file()
+        self._hasher.shutdown(wait=True)
         if not self.files:  # an empty snapshot still has one (empty) file with the schema
             path = self.root / "part-00000.parquet"
             pq.write_table(RECORD_SCHEMA.empty_table(), path, compression="zstd")
@@ -337,6 +353,8 @@ class SnapshotBuilder:
         self.con.execute("SET TimeZone = 'UTC'")
         self._threads = max(1, min(2, os.cpu_count() or 1))
         self._spill: Path | None = None  # the workspace's spill folder, once there is one
+        self._duplicates: Future[pa.Array] | None = None  # started early by the build
+        self._data_sha256: dict[Path, Future[str]] = {}  # data files hashed by the writer
         self.con.execute(f"SET threads = {self._threads}")
         # Bounded memory whatever the input size: DuckDB spills (e.g. the duplicate-id pass over
         # every record id) instead of growing; the spill files go with the build's workspace.
@@ -596,10 +614,14 @@ class SnapshotBuilder:
 
     # --- records --------------------------------------------------------------------------------
     def _content_chunks(self, quarantine: _Quarantine) -> Iterator[pa.Table]:
-        duplicate_ids = self._duplicate_record_ids()
+        duplicate_ids: pa.Array | None = None
         pending: list[pa.RecordBatch] = []
         rows = 0
         for batch in self._read(CONTENT, quarantine):
+            if duplicate_ids is None:  # asked only now: the reader has started meanwhile
+                duplicate_ids = (
+                    self._duplicates.result() if self._duplicates else self._duplicate_record_ids()
+                )
             if len(duplicate_ids) and batch.num_rows:
                 dup = pc.is_in(batch.column("record_id"), value_set=duplicate_ids)
                 if pc.any(dup).as_py():
@@ -792,7 +814,8 @@ class SnapshotBuilder:
                 ):
                     self.tally.add_excluded("duplicate", str(kind), str(category), int(n))  # type: ignore[call-overload]
                 kept = table.filter(pc.invert(gone))
-                pq.write_table(kept, path, compression="zstd")
+                pq.write_table(kept, path, **WRITE_OPTIONS)
+                self._data_sha256.pop(path, None)  # rewritten: hashed again for the manifest
                 self.digest.add_table(removed, sign=-1)
                 data_files[index] = (path, kept.num_rows)
         report: dict[str, Any] = {"config": spec, **result.counts()}
@@ -847,11 +870,19 @@ class SnapshotBuilder:
             spill = ws.path.parent / f"{ws.path.name}.spill"
             self._spill = spill
             self.con.execute(f"SET temp_directory = '{_sql_path(spill)}'")
-            inputs = self._inputs()
-            quarantine = _Quarantine(ws.path / "quarantine", self.tally)
-            self._load_members(quarantine)
-            consent = self._load_consent(quarantine)
-            self._eligibility()
+            # Two whole-file scans that nothing before the content pass needs run on threads
+            # (hashing and DuckDB release the GIL) while members and consent load on this one.
+            prep = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tamis-prep")
+            try:
+                inputs_hashed = prep.submit(self._inputs)
+                self._duplicates = prep.submit(self._duplicate_record_ids)
+                quarantine = _Quarantine(ws.path / "quarantine", self.tally)
+                self._load_members(quarantine)
+                consent = self._load_consent(quarantine)
+                self._eligibility()
+                inputs = inputs_hashed.result()
+            finally:
+                prep.shutdown(wait=False)
             writer = _DataWriter(ws.path / "data", request.rows_per_file)
             included = itertools.chain(
                 self._included_batches(self._content_chunks(quarantine)),
@@ -861,6 +892,7 @@ class SnapshotBuilder:
                 self._write_outputs(runner.map(included), writer)
             data_files = writer.close()
             self.digest = writer.digest
+            self._data_sha256 = writer.sha256
             dedup = self._deduplicate(data_files)
             quarantine_files = quarantine.close()
             included_counts = self._count_included()
@@ -951,7 +983,11 @@ class SnapshotBuilder:
                 ]
             ).encode()
         ).hexdigest()
-        files = [describe_file(root, p, rows=rows) for p, rows in data_files]
+        known = self._data_sha256
+        files = [
+            describe_file(root, p, rows=rows, sha256=known[p].result() if p in known else None)
+            for p, rows in data_files
+        ]
         files += [
             describe_file(root, p, rows=pq.ParquetFile(p).metadata.num_rows)
             for p in [*quarantine_files, members_file]

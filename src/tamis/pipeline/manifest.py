@@ -27,11 +27,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def describe_file(root: Path, path: Path, **extra: Any) -> dict[str, Any]:
+def describe_file(
+    root: Path, path: Path, *, sha256: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A manifest's entry for a file; ``sha256`` when its hash is already known (the file
+    must not have changed since)."""
     return {
         "path": path.relative_to(root).as_posix(),
         "bytes": path.stat().st_size,
-        "sha256": sha256_file(path),
+        "sha256": sha256 or sha256_file(path),
         **extra,
     }
 
