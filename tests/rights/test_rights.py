@@ -34,6 +34,7 @@ from tamis.lineage.store import LineageRecorder, LineageStore
 from tamis.pipeline.build import BuildRequest, build_snapshot
 from tamis.policy import load_policy
 from tamis.rights import RightsDesk, add_months
+from tamis.rights.impact import UNVERIFIABLE_MARK
 from tamis.synth import generate_platform
 from tamis.timefmt import parse_instant
 
@@ -307,7 +308,11 @@ def test_rights_see_snapshots_built_under_a_retired_key(
 
         outcome = desk.object(last, AFTER_BOTH)
         assert [s["snapshot_id"] for s in outcome.snapshots] == ids[1:]
-        assert outcome.models == ["model-2"]
+        # S1 cannot be checked: failing closed, its models are queued, S1 marked unverifiable
+        assert outcome.models == ["late-model", "model-1", "model-2"]
+        entries = {q.model: q.snapshots for q in desk.affected_models()}
+        assert entries["model-1"] == (ids[0] + UNVERIFIABLE_MARK,)
+        assert entries["model-2"] == (ids[1],)
         assert [(u["snapshot_id"], u["key_id"], u["models"]) for u in outcome.unverifiable] == [
             (ids[0], key_a.key_id, ["model-1", "late-model"])
         ]
@@ -323,10 +328,16 @@ def test_rights_see_snapshots_built_under_a_retired_key(
         assert recorded.unverifiable == [] and "model-1" in recorded.models
 
         # Registered now on S1, a model is queued for that objection; it cannot be checked
-        # against the other requests: each gets a warning naming it, and nothing is queued
-        # silently as "not affected".
-        assert LineageStore(registry).register_model("after-loss", [s1]).affected == 1
+        # against the other requests: each gets a warning naming it, and a queue entry with S1
+        # marked unverifiable (failing closed), never silently "not affected".
+        assert LineageStore(registry).register_model("after-loss", [s1]).affected == 4
         assert desk.warnings(recorded.request.request_id) == []
+        after_loss = {
+            q.request_id: q.snapshots for q in desk.affected_models() if q.model == "after-loss"
+        }
+        assert after_loss[recorded.request.request_id] == (ids[0],)
+        for request in (objection.request, erasure.request, outcome.request):
+            assert after_loss[request.request_id] == (ids[0] + UNVERIFIABLE_MARK,)
         for request in (objection.request, erasure.request, outcome.request):
             latest = desk.warnings(request.request_id)[-1]
             assert [s["snapshot_id"] for s in latest["snapshots"]] == ids[:1]

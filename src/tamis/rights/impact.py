@@ -16,8 +16,11 @@ Pseudonym keys rotate: a snapshot lists its members under the pseudonym key it w
 (its ``key_id``). The member is looked for in each snapshot under the pseudonym of that key
 (:func:`member_refs`: one per key of the key ring; and :func:`recorded_refs`, those recorded with
 the member's requests). A snapshot built with a key that is in none of them cannot be searched:
-it is *unverifiable*, and a request it would affect if it held the member's data gets a warning
-entry in the consent log (:func:`record_unverifiable`), never silently nothing.
+it is *unverifiable*. Failing closed, a request it would affect if it held the member's data
+queues the models trained on it all the same, their snapshot marked ``(unverifiable)`` in the
+queue entry, and gets a warning entry in the consent log (:func:`record_unverifiable`): the DPO
+decides (put the retired key back and check, or retrain, unlearn, document), never silently
+nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from tamis.timefmt import format_instant
 ACTIONS = ("retrain", "unlearn", "documented")
 WARNING = "warning"  # the action of a request's warning entries in the consent log
 UNVERIFIABLE = "unverifiable_snapshots"
+UNVERIFIABLE_MARK = " (unverifiable)"  # after a snapshot id in a queue entry: not checked
 _IN_CHUNK = 500  # pseudonyms per IN (...) query
 _s, _sm, _m, _ms, _q, _r = (
     snapshots,
@@ -225,8 +229,9 @@ def unverifiable_warning(rows: Sequence[Any], models: Mapping[int, list[str]]) -
         f"{len(rows)} training snapshot(s) could not be checked for the member's data: they were "
         f"built with pseudonym key(s) {', '.join(keys)}, which the key ring no longer holds"
         + (f"; models trained on them: {', '.join(trained)}" if trained else "")
-        + ". Put the retired key back in the key ring (docs/trust.md) to check them, or treat "
-        "them as holding the member's data."
+        + ". They are treated as holding the member's data: their models are in the "
+        "affected-models queue, marked (unverifiable). Put the retired key back in the key ring "
+        "(docs/trust.md) to check them."
     )
     return {
         "action": WARNING,
@@ -300,21 +305,28 @@ def _queue(connection: sa.Connection, request: Any, model_pk: int, snapshot_ids:
 
 
 def queue_request(
-    connection: sa.Connection, request: Any, refs: Mapping[str, str] | None = None
+    connection: sa.Connection,
+    request: Any,
+    refs: Mapping[str, str] | None = None,
+    unverifiable: Sequence[Any] = (),
 ) -> tuple[list[Any], int]:
     """Queue every model on a snapshot affected by ``request``; returns (snapshots, new entries).
 
     ``refs``: where to look for the member (:func:`request_refs`), as for
-    :func:`affected_snapshots`.
+    :func:`affected_snapshots`. Models on the ``unverifiable`` snapshot rows
+    (:func:`unverifiable_snapshots`) are queued too, those snapshots marked
+    :data:`UNVERIFIABLE_MARK` in the entry: what cannot be checked counts as affected.
     """
     affected = affected_snapshots(connection, request, refs)
-    if not affected:
-        return [], 0
     ids = {row.snapshot_pk: row.snapshot_id for row in affected}
+    ids.update({row.snapshot_pk: row.snapshot_id + UNVERIFIABLE_MARK for row in unverifiable})
+    if not ids:
+        return affected, 0
     pairs = connection.execute(
         sa.select(_ms.c.model_pk, _ms.c.snapshot_pk)
+        .join(_s, _s.c.snapshot_pk == _ms.c.snapshot_pk)
         .where(_ms.c.snapshot_pk.in_(list(ids)))
-        .order_by(_ms.c.model_pk, _ms.c.snapshot_pk)
+        .order_by(_ms.c.model_pk, _s.c.cutoff, _ms.c.snapshot_pk)
     ).all()
     by_model: dict[int, list[str]] = {}
     for model_pk, snapshot_pk in pairs:
@@ -389,6 +401,7 @@ def queue_model(
     warnings: list[tuple[Any, list[Any]]] = []
     mine_pks = {int(row.snapshot_pk) for row in mine}
     for request in requests:
+        snaps: list[str] = []
         if request.request_id in holding:
             refs_of = request_refs(request, ring, recorded.get(request.member_id))
             snaps = [
@@ -396,12 +409,13 @@ def queue_model(
                 for row in affected_snapshots(connection, request, refs_of)
                 if row.snapshot_pk in mine_pks
             ]
-            if snaps:
-                added += _queue(connection, request, model_pk, snaps)
         if request.request_id in unchecked:
             keys_out = unchecked[request.request_id]
-            rows = [row for row in mine if row.key_id in keys_out]
-            warnings.append((request, _affecting(connection, request, rows)))
+            rows = _affecting(connection, request, [row for row in mine if row.key_id in keys_out])
+            warnings.append((request, rows))
+            snaps += [row.snapshot_id + UNVERIFIABLE_MARK for row in rows]  # fail closed
+        if snaps:
+            added += _queue(connection, request, model_pk, snaps)
     record_unverifiable(connection, warnings)
     return added
 

@@ -207,8 +207,8 @@ class RightsDesk:
             row = self._record(connection, kind, member_id, when)
             recorded = impact.recorded_refs(connection, [member_id]).get(member_id)
             refs = impact.request_refs(row, self.keyring, recorded)
-            affected, queued = impact.queue_request(connection, row, refs)
             unverifiable = impact.unverifiable_snapshots(connection, row, refs)
+            affected, queued = impact.queue_request(connection, row, refs, unverifiable)
             warnings = impact.record_unverifiable(connection, [(row, unverifiable)])
             models = sorted(
                 {
