@@ -35,7 +35,10 @@ class _ReceiptGroup(TyperGroup):
 
 receipt_app = typer.Typer(
     cls=_ReceiptGroup,
-    help="Signed receipts: is a member in a snapshot? (tamis receipt MEMBER --snapshot DIR)",
+    help=(
+        "Signed receipts: is a member in a snapshot? (tamis receipt MEMBER --snapshot DIR; for a "
+        "member id spelled like a command, e.g. verify: tamis receipt issue MEMBER ...)"
+    ),
     no_args_is_help=True,
 )
 app.add_typer(receipt_app, name="receipt")
