@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tamis.keys import load_key
+from tamis.keys import PseudonymKey, load_key
 from tamis.service import MemorySender, ServiceConfig, create_app
 
 PG_URL_ENV = "TAMIS_TEST_POSTGRES_URL"
@@ -90,10 +90,16 @@ def helpers_module() -> Callable[[Path], tuple[Path, Path]]:
     return lambda root: (make_export(root), make_snapshots(root))
 
 
-def write_snapshot(root: Path, name: str, cutoff: str, rows: list[tuple[str, str, int]]) -> Path:
+def write_snapshot(
+    root: Path,
+    name: str,
+    cutoff: str,
+    rows: list[tuple[str, str, int]],
+    key: PseudonymKey | None = None,
+) -> Path:
     """A published-snapshot folder as the builder lays it out (manifest + members.parquet);
-    ``rows`` are (member_id, category, records), pseudonymised with the test key."""
-    key = load_key()
+    ``rows`` are (member_id, category, records), pseudonymised with ``key`` (named by the
+    manifest's ``key_id``) or, by default, the test key (no ``key_id``, as older manifests)."""
     folder = root / name
     folder.mkdir(parents=True)
     manifest = {
@@ -105,6 +111,10 @@ def write_snapshot(root: Path, name: str, cutoff: str, rows: list[tuple[str, str
         "built_at": cutoff,
         "members_root": "0" * 64,
     }
+    if key is None:
+        key = load_key()
+    else:
+        manifest["key_id"] = key.key_id
     (folder / "manifest.json").write_text(json.dumps(manifest, sort_keys=True))
     table = pa.table(
         {

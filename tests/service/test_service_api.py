@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
@@ -309,30 +306,6 @@ def test_dpo_stats_and_exports(client: TestClient, helpers: Any) -> None:
     assert bad.status_code == 422
 
 
-def _keyed_snapshot(root: Path, name: str, cutoff: str, key: PseudonymKey, rows: Any) -> None:
-    """A published-snapshot folder whose manifest names the pseudonym key it was built with."""
-    folder = root / name
-    folder.mkdir()
-    manifest = {
-        "format": "tamis.snapshot/v1",
-        "snapshot_id": f"snap-{name}",
-        "purpose": "genai.content_creation",
-        "policy": {"name": "linkedin-2025", "version": "2025-11-03.1"},
-        "cutoff": cutoff,
-        "built_at": cutoff,
-        "key_id": key.key_id,
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    table = pa.table(
-        {
-            "member_ref": [key.member_ref(m) for m, _, _ in rows],
-            "category": [c for _, c, _ in rows],
-            "records": pa.array([n for _, _, n in rows], pa.int64()),
-        }
-    )
-    pq.write_table(table, folder / "members.parquet")
-
-
 def test_data_use_searches_each_snapshot_under_the_key_it_was_built_with(
     make_app: Any, snapshots_dir: Path, helpers: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -343,9 +316,12 @@ def test_data_use_searches_each_snapshot_under_the_key_it_was_built_with(
     for folder in snapshots_dir.iterdir():
         shutil.rmtree(folder)
     post = "user.content.post"
-    _keyed_snapshot(snapshots_dir, "old", "2025-10-01T00:00:00Z", old, [("m-alice", post, 2)])
-    _keyed_snapshot(snapshots_dir, "new", "2025-12-01T00:00:00Z", new, [("m-alice", post, 1)])
-    _keyed_snapshot(snapshots_dir, "gone", "2025-11-01T00:00:00Z", gone, [("m-alice", post, 5)])
+    for name, cutoff, key, records in (
+        ("old", "2025-10-01T00:00:00Z", old, 2),
+        ("new", "2025-12-01T00:00:00Z", new, 1),
+        ("gone", "2025-11-01T00:00:00Z", gone, 5),
+    ):
+        helpers.write_snapshot(snapshots_dir, name, cutoff, [("m-alice", post, records)], key)
     (snapshots_dir / "torn").mkdir()
     (snapshots_dir / "torn" / "manifest.json").write_text("{not json")
     monkeypatch.setenv(KEY_ENV, new.secret.hex())

@@ -20,7 +20,7 @@ import os
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -354,7 +354,6 @@ class SnapshotBuilder:
         self._threads = max(1, min(2, os.cpu_count() or 1))
         self._spill: Path | None = None  # the workspace's spill folder, once there is one
         self._duplicates: Future[pa.Array] | None = None  # started early by the build
-        self._data_sha256: dict[Path, Future[str]] = {}  # data files hashed by the writer
         self.con.execute(f"SET threads = {self._threads}")
         # Bounded memory whatever the input size: DuckDB spills (e.g. the duplicate-id pass over
         # every record id) instead of growing; the spill files go with the build's workspace.
@@ -785,8 +784,11 @@ class SnapshotBuilder:
             if output.batch.num_rows:
                 writer.write(output.batch)
 
-    def _deduplicate(self, data_files: list[tuple[Path, int]]) -> dict[str, Any] | None:
-        """Drop duplicate records (reason ``duplicate``) when the purpose asks for it.
+    def _deduplicate(
+        self, data_files: list[tuple[Path, int]], data_sha256: dict[Path, Future[str]]
+    ) -> dict[str, Any] | None:
+        """Drop duplicate records (reason ``duplicate``) when the purpose asks for it; a data
+        file rewritten without them leaves ``data_sha256`` (its hash was of the old bytes).
 
         A whole-snapshot step: the written files are read back, duplicates found (exact after
         normalisation, near with MinHash LSH; the first record of a cluster in snapshot order is
@@ -818,7 +820,7 @@ class SnapshotBuilder:
                     self.tally.add_excluded("duplicate", str(kind), str(category), int(n))  # type: ignore[call-overload]
                 kept = table.filter(pc.invert(gone))
                 pq.write_table(kept, path, **WRITE_OPTIONS)
-                self._data_sha256.pop(path, None)  # rewritten: hashed again for the manifest
+                data_sha256.pop(path, None)  # rewritten: hashed again for the manifest
                 self.digest.add_table(removed, sign=-1)
                 data_files[index] = (path, kept.num_rows)
         report: dict[str, Any] = {"config": spec, **result.counts()}
@@ -894,8 +896,7 @@ class SnapshotBuilder:
                 self._write_outputs(runner.map(included), writer)
             data_files = writer.close()
             self.digest = writer.digest
-            self._data_sha256 = writer.sha256
-            dedup = self._deduplicate(data_files)
+            dedup = self._deduplicate(data_files, writer.sha256)
             quarantine_files = quarantine.close()
             included_counts = self._count_included()
             members_file, members_summary = self._write_members(ws.path, included_counts)
@@ -908,6 +909,7 @@ class SnapshotBuilder:
                 members_file,
                 members_summary,
                 run.started,
+                data_sha256=writer.sha256,
             )
             manifest["run_id"] = run.run_id
             if dedup is not None:
@@ -956,6 +958,7 @@ class SnapshotBuilder:
         members_file: Path,
         members_summary: dict[str, Any],
         started: datetime,
+        data_sha256: Mapping[Path, Future[str]] | None = None,
     ) -> dict[str, Any]:
         request = self.request
         policy = request.policy
@@ -985,7 +988,7 @@ class SnapshotBuilder:
                 ]
             ).encode()
         ).hexdigest()
-        known = self._data_sha256
+        known = data_sha256 or {}
         files = [
             describe_file(root, p, rows=rows, sha256=known[p].result() if p in known else None)
             for p, rows in data_files

@@ -1004,7 +1004,6 @@ class _ManifestInputs:
         self.tally = engine.tally
         self.cutoff = engine.cutoff
         self.con = _EligibilityCounts(member_reasons)
-        self._data_sha256: dict[Path, Any] = {}  # Spark's data files are hashed by the manifest
 
 
 class _StreamingMerkle:
