@@ -2,33 +2,28 @@
 
 Each command group lives in its own module and only wires library calls to options and output;
 library errors (:class:`tamis.errors.TamisError`) become one-line messages, never tracebacks.
+
+The command modules are imported on demand (:func:`tamis.cli._common.load_commands`): the
+``tamis`` entry point imports only the module of the command it runs; ``tamis.cli.app`` is the
+whole app, every module registered.
 """
 
-from tamis.cli import (
-    audit,
-    consent,
-    lineage,
-    log,
-    policy,
-    report,
-    rights,
-    service,
-    snapshot,
-    synth,
-)
-from tamis.cli._common import app, main
+from __future__ import annotations
 
-__all__ = [
-    "app",
-    "audit",
-    "consent",
-    "lineage",
-    "log",
-    "main",
-    "policy",
-    "report",
-    "rights",
-    "service",
-    "snapshot",
-    "synth",
-]
+import importlib
+from typing import Any
+
+from tamis.cli._common import COMMAND_MODULES, load_commands, main
+
+_MODULES = frozenset(COMMAND_MODULES.values())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return load_commands()
+    if name in _MODULES:
+        return importlib.import_module(f"tamis.cli.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["app", "load_commands", "main", *sorted(_MODULES)]

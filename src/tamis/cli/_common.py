@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -97,7 +98,45 @@ def progress_display(enabled: bool = True) -> Iterator[Callable[[str, int, int |
         yield callback
 
 
+# Which module registers each top-level command. ``tamis snapshot build`` imports only the
+# snapshot module: the others pull in SQLAlchemy, FastAPI, matplotlib... which a build does not
+# need (tests/cli/test_commands.py checks this table against the whole app).
+COMMAND_MODULES: dict[str, str] = {
+    "audit": "audit",
+    "consent": "consent",
+    "keys": "lineage",
+    "log": "log",
+    "model": "lineage",
+    "policy": "policy",
+    "receipt": "lineage",
+    "report": "report",
+    "rights": "rights",
+    "serve": "service",
+    "snapshot": "snapshot",
+    "synth": "synth",
+}
+
+
+def load_commands(command: str | None = None) -> typer.Typer:
+    """The app with ``command``'s module registered, or every module when ``command`` is None or
+    not a known command (help, a typo: Typer then lists or suggests from the whole app)."""
+    modules = (
+        [COMMAND_MODULES[command]]
+        if command in COMMAND_MODULES
+        else sorted(set(COMMAND_MODULES.values()))
+    )
+    for module in modules:
+        importlib.import_module(f"tamis.cli.{module}")
+    return app
+
+
+def _command(argv: list[str]) -> str | None:
+    """The top-level command named on the command line (options before it are the app's)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
 def main() -> None:
+    load_commands(_command(sys.argv[1:]))
     try:
         app()
     except TamisError as exc:  # pragma: no cover - commands catch their own

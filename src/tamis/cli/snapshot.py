@@ -68,14 +68,17 @@ def snapshot_build(
     if consent not in ("auto", "export", "registry"):
         fail(f"--consent must be auto, export or registry, not {consent!r}")
     with errors():
-        from tamis.consent.log import LogHeadSection, build_registry_url
-        from tamis.lineage.store import LineageRecorder
+        from tamis.consent.location import build_registry_url
         from tamis.pipeline.build import BuildObserver
 
-        # The manifest binds the consent log head; a configured registry records the lineage.
-        observers: list[BuildObserver] = [LogHeadSection(db)]
+        # A configured registry: the manifest binds the consent log head, and the registry
+        # records the lineage. Without one, SQLAlchemy is not even imported.
+        observers: list[BuildObserver] = []
         if build_registry_url(db) is not None:
-            observers.append(LineageRecorder(db))
+            from tamis.consent.log import LogHeadSection
+            from tamis.lineage.store import LineageRecorder
+
+            observers += [LogHeadSection(db), LineageRecorder(db)]
         if os.environ.get("TAMIS_OPENLINEAGE_URL") or os.environ.get("TAMIS_OPENLINEAGE_FILE"):
             from tamis.lineage.openlineage import OpenLineageEmitter
 

@@ -6,18 +6,19 @@
 ...     table = registry.bulk_state("2025-12-01T00:00:00Z")
 
 Modules: :mod:`.registry` (the API), :mod:`.model` (value objects and the decision rule),
-:mod:`.engine` (URLs, SQLite/PostgreSQL set-up), :mod:`.migrate` (Alembic, run on open),
-:mod:`.importer` (bulk import), :mod:`.schema` (tables). SQLAlchemy is imported on first use of
-the registry, not when this package is imported.
+:mod:`.location` (URLs), :mod:`.engine` (SQLite/PostgreSQL set-up), :mod:`.migrate` (Alembic,
+run on open), :mod:`.importer` (bulk import), :mod:`.schema` (tables). SQLAlchemy is imported on
+first use of the registry, not when this package is imported.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tamis._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from tamis.consent.engine import DB_ENV, DEFAULT_DB, resolve_url
+    from tamis.consent.location import DB_ENV, DEFAULT_DB, resolve_url
     from tamis.consent.model import (
         GENAI_TRAINING,
         INVALID_SCHEMA,
@@ -49,20 +50,12 @@ __all__ = [
 ]
 
 _HOMES = {
-    "DB_ENV": "engine",
-    "DEFAULT_DB": "engine",
-    "resolve_url": "engine",
+    "DB_ENV": "location",
+    "DEFAULT_DB": "location",
+    "resolve_url": "location",
     "ConsentRegistry": "registry",
     "open_registry": "registry",
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(f"{__name__}.{_HOMES.get(name, 'model')}")
-    return getattr(module, name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__, default="model")

@@ -14,7 +14,6 @@ plain ``BEGIN`` for reads (one consistent snapshot per read).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,30 +23,12 @@ from sqlalchemy.engine import URL, Engine, make_url
 
 from tamis.errors import RegistryError
 
-DB_ENV = "TAMIS_DB"
-DEFAULT_DB = Path(".tamis") / "registry.db"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 # Page cache per SQLite connection: index inserts of a large import touch pages all over the
 # indexes; SQLite's default 2 MiB makes them go to the OS for each one.
 SQLITE_CACHE_KIB = 64 * 1024
 # Execution option that marks a connection as a writer (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "tamis_write"
-
-
-def resolve_url(db: str | os.PathLike[str] | None = None) -> str:
-    """The registry's SQLAlchemy URL from ``--db``, else ``$TAMIS_DB``, else the default file.
-
-    >>> resolve_url("postgresql://u@h/db")
-    'postgresql+psycopg://u@h/db'
-    """
-    raw = os.fspath(db) if db is not None else os.environ.get(DB_ENV) or os.fspath(DEFAULT_DB)
-    if "://" not in raw:
-        path = Path(raw).expanduser()
-        return f"sqlite:///{path}"
-    for prefix in ("postgresql://", "postgres://"):
-        if raw.startswith(prefix):
-            return "postgresql+psycopg://" + raw[len(prefix) :]
-    return raw
 
 
 def display_url(url: str | URL) -> str:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
+from tamis.consent.location import build_registry_url
 from tamis.consent.schema import Instant, consent_events, ident, instant_text
 from tamis.errors import SnapshotError, TamisError, VerificationError
 
@@ -872,20 +873,6 @@ def make_checkpoint(registry: ConsentRegistry, signer: SigningKey) -> dict[str, 
 
 
 # -- the build --------------------------------------------------------------------------------
-
-
-def build_registry_url(explicit: str | None) -> str | None:
-    """The registry a build reads tombstones and the log head from, or None (no registry).
-
-    ``explicit`` (``--db``), else ``$TAMIS_DB``, else ``./.tamis/registry.db`` when it exists.
-    """
-    from tamis.consent.engine import DB_ENV, DEFAULT_DB, resolve_url
-
-    if explicit:
-        return resolve_url(explicit)
-    if os.environ.get(DB_ENV):
-        return resolve_url(None)
-    return resolve_url(os.fspath(DEFAULT_DB)) if DEFAULT_DB.exists() else None
 
 
 def _counts(connection: sa.Connection, upto: int, cutoff: datetime) -> dict[str, int]:

@@ -38,9 +38,9 @@ from tamis.consent.engine import (
     WRITE_OPTION,
     create_registry_engine,
     display_url,
-    resolve_url,
 )
 from tamis.consent.importer import Chunk, run_import
+from tamis.consent.location import resolve_url
 from tamis.consent.migrate import upgrade_to_head
 from tamis.consent.model import (
     GENAI_TRAINING,

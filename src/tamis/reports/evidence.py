@@ -294,7 +294,8 @@ def _registry_events(url: str) -> pa.Table:
     """Every consent event of the registry, read with SQLAlchemy Core (no migration, read only)."""
     import sqlalchemy as sa
 
-    from tamis.consent.engine import create_registry_engine, resolve_url
+    from tamis.consent.engine import create_registry_engine
+    from tamis.consent.location import resolve_url
     from tamis.consent.schema import consent_events as ce
 
     engine = create_registry_engine(resolve_url(url))
@@ -329,7 +330,8 @@ def _utc(value: Any) -> Any:
 def _registry_prelude(url: str) -> str:
     from sqlalchemy.engine import make_url
 
-    from tamis.consent.engine import display_url, resolve_url
+    from tamis.consent.engine import display_url
+    from tamis.consent.location import resolve_url
 
     resolved = make_url(resolve_url(url))
     if resolved.get_backend_name() == "sqlite":
