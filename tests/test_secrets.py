@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tamis.errors import TamisError
 from tamis.keys import (
@@ -19,6 +21,7 @@ from tamis.keys import (
     KEY_ENV,
     KEY_FILE_ENV,
     RETIRED_KEYS_ENV,
+    PseudonymKey,
     load_key,
     load_keyring,
     rotate_key,
@@ -244,3 +247,9 @@ def _api_responses(out: Path, export: Path, monkeypatch: pytest.MonkeyPatch) -> 
             answers[f"API {method} {path}"] = head + response.content
         answers["API POST /api/v1/session"] = login.content
     return answers
+
+
+@given(st.lists(st.text(), max_size=20), st.binary(min_size=32, max_size=64))
+def test_member_refs_in_bulk_are_the_member_refs(member_ids: list[str], secret: bytes) -> None:
+    key = PseudonymKey(secret, "test")
+    assert key.member_refs(member_ids) == [key.member_ref(m) for m in member_ids]

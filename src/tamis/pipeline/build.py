@@ -40,13 +40,13 @@ from tamis.pipeline import semantics
 from tamis.pipeline.classify import MemberVerdicts, RecordRules, classify
 from tamis.pipeline.digest import ContentDigest
 from tamis.pipeline.manifest import FORMAT, describe_file, sha256_file, write_manifest
-from tamis.pipeline.overlap import Background, prefetch
+from tamis.pipeline.overlap import Background, Prefetch
 from tamis.pipeline.publish import Workspace
 from tamis.pipeline.runner import StageOutput, StageRunner, group_counts
 from tamis.pipeline.stages import RECORD_SCHEMA, Stage, StageContext, stages
 from tamis.policy.categories import PROFILE_FIELDS, profile_kind
 from tamis.policy.loader import LoadedPolicy
-from tamis.sources.reader import read_table, table_files
+from tamis.sources.reader import ReadChunk, read_table, table_files
 from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS, TABLES, Table
 from tamis.timefmt import format_instant
 
@@ -236,20 +236,43 @@ class _IncludedCounts:
         unique, inverse = np.unique(keys, return_inverse=True)
         return unique, np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
 
-    def table(self) -> pa.Table:
-        """``member_ref, kind, category, n`` for every triple with records."""
+    def by_member_category(self) -> pa.Table:
+        """``member_ref, category, records`` for every pair with records, ordered by
+        ``member_ref`` then ``category`` (the snapshot's ``members.parquet``)."""
         keys, counts = self._merged()
         keep = counts > 0
         keys, counts = keys[keep], counts[keep]
         n_cat, n_kind = len(self.categories), len(self.kinds)
+        ref_order, ref_rank = _ranks(self.refs)
+        cat_order, cat_rank = _ranks(self.categories)
+        pairs = ref_rank[keys // (n_kind * n_cat)] * n_cat + cat_rank[keys % n_cat]
+        unique, inverse = np.unique(pairs, return_inverse=True)  # sorted: by ref, then category
+        records = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
         return pa.table(
             {
-                "member_ref": self.refs.take(pa.array(keys // (n_kind * n_cat))),
-                "kind": self.kinds.take(pa.array((keys // n_cat) % n_kind)),
-                "category": self.categories.take(pa.array(keys % n_cat)),
-                "n": pa.array(counts, pa.int64()),
+                "member_ref": self.refs.take(pa.array(ref_order[unique // n_cat])),
+                "category": self.categories.take(pa.array(cat_order[unique % n_cat])),
+                "records": pa.array(records, pa.int64()),
             }
         )
+
+    def by_kind_category(self) -> Iterator[tuple[str, str, int]]:
+        """``(kind, category, records)`` for every pair with records."""
+        keys, counts = self._merged()
+        n_cat, n_kind = len(self.categories), len(self.kinds)
+        pairs = ((keys // n_cat) % n_kind) * n_cat + keys % n_cat
+        sums = np.bincount(pairs, weights=counts, minlength=n_kind * n_cat).astype(np.int64)
+        kinds, categories = self.kinds.to_pylist(), self.categories.to_pylist()
+        for pair in np.flatnonzero(sums):
+            yield kinds[pair // n_cat], categories[pair % n_cat], int(sums[pair])
+
+
+def _ranks(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The sort order of ``values`` (rank -> index) and its inverse (index -> rank)."""
+    order = pc.sort_indices(values).to_numpy()
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return order, rank
 
 
 class _DataWriter:
@@ -315,6 +338,28 @@ class _DataWriter:
         return self.files
 
 
+_RECORD_COLUMNS = ["record_id", "member_id", "kind", "created_at", "lang", "text", "visibility"]
+
+
+def _chunks(parts: Iterator[pa.RecordBatch | pa.Table]) -> Iterator[pa.Table]:
+    """Records regrouped in chunks of about ``CHUNK_ROWS``, each one contiguous batch: everything
+    downstream (classification, counts, the digest, Parquet row groups) then costs one call per
+    chunk rather than one per reader batch or profile field, for one copy of the records here."""
+    pending: list[pa.Table] = []
+    rows = 0
+    for part in parts:
+        if not part.num_rows:
+            continue
+        table = pa.Table.from_batches([part]) if isinstance(part, pa.RecordBatch) else part
+        pending.append(table.select(_RECORD_COLUMNS))
+        rows += part.num_rows
+        if rows >= CHUNK_ROWS:
+            yield pa.concat_tables(pending).combine_chunks()
+            pending, rows = [], 0
+    if rows:
+        yield pa.concat_tables(pending).combine_chunks()
+
+
 def _load_builtin_stages() -> None:
     for module in BUILTIN_STAGE_MODULES:
         try:
@@ -378,9 +423,27 @@ class SnapshotBuilder:
     def _display(self, path: Path) -> str:
         return path.relative_to(self.request.export_dir).as_posix()
 
-    def _read(self, table: Table, quarantine: _Quarantine | None) -> Iterator[pa.RecordBatch]:
-        for path in self._files(table):
-            for chunk in prefetch(read_table(path, table, display=self._display(path))):
+    def _start_reading(self, table: Table) -> Prefetch[ReadChunk]:
+        """The table's files, read and validated on a thread that starts now, a few chunks ahead
+        of whoever consumes them (close it when done)."""
+        files = self._files(table)
+
+        def chunks() -> Iterator[ReadChunk]:
+            for path in files:
+                yield from read_table(path, table, display=self._display(path))
+
+        return Prefetch(chunks())
+
+    def _read(
+        self,
+        table: Table,
+        quarantine: _Quarantine | None,
+        reading: Prefetch[ReadChunk] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """The valid rows of ``table``, batch by batch; rejects go to ``quarantine``. ``reading``:
+        a reader of the table started earlier (:meth:`_start_reading`), else one starts now."""
+        with reading or self._start_reading(table) as chunks:
+            for chunk in chunks:
                 if quarantine is not None:
                     quarantine.add(table.name, chunk.rejects)
                 self.progress(table.name, chunk.valid.num_rows + len(chunk.rejects), None)
@@ -570,7 +633,7 @@ class SnapshotBuilder:
         Tombstones live in the registry with the rights requests (``tamis.rights``): the registry
         of ``--db``, else ``$TAMIS_DB``, else the default one when it exists. Fails closed: a
         registry that is configured but cannot be read stops the build."""
-        from tamis.consent.log import build_registry_url
+        from tamis.consent.location import build_registry_url
 
         url = build_registry_url(self.request.registry_url)
         members: list[str] = []
@@ -597,7 +660,7 @@ class SnapshotBuilder:
             params={"cutoff": self.cutoff},
         ).to_arrow_table()
         refs = pa.array(
-            [self.request.key.member_ref(m) for m in elig.column("member_id").to_pylist()],
+            self.request.key.member_refs(elig.column("member_id").to_pylist()),
             pa.string(),
         )
         elig = elig.append_column("member_ref", refs)
@@ -612,11 +675,17 @@ class SnapshotBuilder:
         self.con.unregister("eligibility_arrow")
 
     # --- records --------------------------------------------------------------------------------
-    def _content_chunks(self, quarantine: _Quarantine) -> Iterator[pa.Table]:
+    def _content_chunks(
+        self, quarantine: _Quarantine, reading: Prefetch[ReadChunk]
+    ) -> Iterator[pa.Table]:
+        return _chunks(self._unique_content(quarantine, reading))
+
+    def _unique_content(
+        self, quarantine: _Quarantine, reading: Prefetch[ReadChunk]
+    ) -> Iterator[pa.RecordBatch]:
+        """Content rows, those whose record id is not unique quarantined."""
         duplicate_ids: pa.Array | None = None
-        pending: list[pa.RecordBatch] = []
-        rows = 0
-        for batch in self._read(CONTENT, quarantine):
+        for batch in self._read(CONTENT, quarantine, reading):
             if duplicate_ids is None:  # asked only now: the reader has started meanwhile
                 duplicate_ids = (
                     self._duplicates.result() if self._duplicates else self._duplicate_record_ids()
@@ -644,20 +713,7 @@ class SnapshotBuilder:
                         ],
                     )
                     batch = batch.filter(pc.invert(dup))
-            pending.append(batch)
-            rows += batch.num_rows
-            if rows >= CHUNK_ROWS:
-                yield self._records_table(pending)
-                pending, rows = [], 0
-        if rows:
-            yield self._records_table(pending)
-
-    def _records_table(self, batches: list[pa.RecordBatch]) -> pa.Table:
-        """One chunk of records, in one contiguous batch: everything downstream (classification,
-        counts, the digest, Parquet row groups) then costs one call per chunk rather than one per
-        reader batch, for one copy of the chunk here."""
-        cols = ["record_id", "member_id", "kind", "created_at", "lang", "text", "visibility"]
-        return pa.Table.from_batches(batches).select(cols).combine_chunks()
+            yield batch
 
     def _duplicate_record_ids(self) -> pa.Array:
         """Record ids that occur more than once (within or across files). Every copy is
@@ -703,6 +759,9 @@ class SnapshotBuilder:
 
     def _profile_chunks(self) -> Iterator[pa.Table]:
         """Text records from profile fields: one per field group with a value."""
+        return _chunks(self._profile_records())
+
+    def _profile_records(self) -> Iterator[pa.Table]:
         refs = self.con.sql("SELECT member_id, member_ref FROM eligibility").to_arrow_table()
         ref_of = dict(
             zip(
@@ -743,8 +802,7 @@ class SnapshotBuilder:
                         }
                     ).filter(present)
                 )
-            if parts:
-                yield pa.concat_tables(parts)
+            yield from parts
 
     def _classify(self, records: pa.Table) -> pa.Table:
         """The chunk with ``member_ref``, ``category`` and ``reason`` appended (Arrow compute:
@@ -832,13 +890,11 @@ class SnapshotBuilder:
             report["pii_copies"] = pii_copies(batches(), PiiEngine.for_mode("fast"))
         return report
 
-    def _count_included(self) -> pa.Table:
-        """Included records per member, kind and category (as written, after every stage)."""
-        counts = self.included_counts.table()
-        for kind, category, n in group_counts_sum(counts, ["kind", "category"], "n"):
+    def _count_included(self) -> None:
+        """Included records per kind and category (as written, after every stage)."""
+        for kind, category, n in self.included_counts.by_kind_category():
             self.tally.records_in[(kind, category)] += n
             self.tally.included[(kind, category)] += n
-        return counts
 
     # --- the build ------------------------------------------------------------------------------
     def run(self) -> BuildResult:
@@ -877,29 +933,31 @@ class SnapshotBuilder:
             self.con.execute(f"SET temp_directory = '{_sql_path(spill)}'")
             # Two whole-file scans that nothing before the content pass needs run on threads
             # (hashing and DuckDB release the GIL) while members and consent load on this one.
+            # The content reader starts too: its first chunks are read and validated meanwhile.
             prep = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tamis-prep")
-            try:
-                inputs_hashed = prep.submit(self._inputs)
-                self._duplicates = prep.submit(self._duplicate_record_ids)
-                quarantine = _Quarantine(ws.path / "quarantine", self.tally)
-                self._load_members(quarantine)
-                consent = self._load_consent(quarantine)
-                self._eligibility()
-            finally:
-                prep.shutdown(wait=False)
-            writer = _DataWriter(ws.path / "data", request.rows_per_file)
-            included = itertools.chain(
-                self._included_batches(self._content_chunks(quarantine)),
-                self._included_batches(self._profile_chunks()),
-            )
-            with StageRunner(text_stages, workers=request.workers) as runner:
-                self._write_outputs(runner.map(included), writer)
+            with self._start_reading(CONTENT) as content:
+                try:
+                    inputs_hashed = prep.submit(self._inputs)
+                    self._duplicates = prep.submit(self._duplicate_record_ids)
+                    quarantine = _Quarantine(ws.path / "quarantine", self.tally)
+                    self._load_members(quarantine)
+                    consent = self._load_consent(quarantine)
+                    self._eligibility()
+                finally:
+                    prep.shutdown(wait=False)
+                writer = _DataWriter(ws.path / "data", request.rows_per_file)
+                included = itertools.chain(
+                    self._included_batches(self._content_chunks(quarantine, content)),
+                    self._included_batches(self._profile_chunks()),
+                )
+                with StageRunner(text_stages, workers=request.workers) as runner:
+                    self._write_outputs(runner.map(included), writer)
             data_files = writer.close()
             self.digest = writer.digest
             dedup = self._deduplicate(data_files, writer.sha256)
             quarantine_files = quarantine.close()
-            included_counts = self._count_included()
-            members_file, members_summary = self._write_members(ws.path, included_counts)
+            self._count_included()
+            members_file, members_summary = self._write_members(ws.path)
             manifest = self._manifest(
                 ws.path,
                 inputs_hashed.result(),  # hashed beside the build
@@ -922,30 +980,15 @@ class SnapshotBuilder:
             write_manifest(ws.path, manifest)
         return manifest
 
-    def _write_members(self, root: Path, counts: pa.Table) -> tuple[Path, dict[str, Any]]:
+    def _write_members(self, root: Path) -> tuple[Path, dict[str, Any]]:
         """``members.parquet``: records per included member (by pseudonym) and category."""
-        schema = pa.schema(
-            [("member_ref", pa.string()), ("category", pa.string()), ("records", pa.int64())]
-        )
-        self.con.register("included_counts", counts)
-        table = (
-            self.con.sql(
-                "SELECT member_ref, category, sum(n)::BIGINT AS records FROM included_counts "
-                "GROUP BY ALL ORDER BY member_ref, category"
-            )
-            .to_arrow_table()
-            .cast(schema)
-        )
-        self.con.unregister("included_counts")
+        table = self.included_counts.by_member_category()
         path = root / "members.parquet"
         pq.write_table(table, path, compression="zstd")
-        included_refs = pc.unique(table.column("member_ref")).to_pylist()
+        included_refs = pc.unique(table.column("member_ref")).to_pylist()  # in order already
         from tamis.lineage.merkle import merkle_root
 
-        summary = {
-            "included": len(included_refs),
-            "root": merkle_root(sorted(included_refs)),
-        }
+        summary = {"included": len(included_refs), "root": merkle_root(included_refs)}
         return path, summary
 
     def _manifest(
@@ -1060,12 +1103,6 @@ class SnapshotBuilder:
             },
             "files": files,
         }
-
-
-def group_counts_sum(table: pa.Table, keys: list[str], column: str) -> list[tuple[Any, ...]]:
-    """``(key..., sum)`` rows of ``table`` grouped by ``keys``."""
-    sums = table.group_by(keys, use_threads=False).aggregate([(column, "sum")])
-    return list(zip(*(sums.column(c).to_pylist() for c in [*keys, f"{column}_sum"]), strict=True))
 
 
 def _profile_text(batch: pa.RecordBatch, fields: tuple[str, ...]) -> pa.Array:

@@ -25,41 +25,63 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
 
     An exception raised while producing is raised to the consumer at the same position. A
     consumer that stops early (``close()`` on the generator) stops the producer too."""
-    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+    ahead = Prefetch(items, depth)
+    try:
+        yield from ahead
+    finally:
+        ahead.close()
 
-    def put(item: object) -> bool:
-        while not stop.is_set():
+
+class Prefetch(Generic[T]):
+    """:func:`prefetch` whose thread starts at once, before anyone iterates: a build starts
+    reading its content while it is still loading members and consent. Iterate it once;
+    :meth:`close` (also on leaving a ``with`` block) stops the producer and waits for it."""
+
+    def __init__(self, items: Iterable[T], depth: int = 2) -> None:
+        self._slots: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._produce, args=(items,), name="tamis-prefetch", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
             try:
-                slots.put(item, timeout=0.1)
+                self._slots.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def _produce(self, items: Iterable[T]) -> None:
         try:
             for item in items:
-                if not put(item):
+                if not self._put(item):
                     return
         except BaseException as exc:  # handed to the consumer, raised there
-            put(_Raised(exc))
+            self._put(_Raised(exc))
             return
-        put(_DONE)
+        self._put(_DONE)
 
-    thread = threading.Thread(target=produce, name="tamis-prefetch", daemon=True)
-    thread.start()
-    try:
+    def __iter__(self) -> Iterator[T]:
         while True:
-            item = slots.get()
+            item = self._slots.get()
             if item is _DONE:
                 return
             if isinstance(item, _Raised):
                 raise item.error
             yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        thread.join()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> Prefetch[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _Raised:

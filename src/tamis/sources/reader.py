@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -137,7 +138,7 @@ def _read_jsonl(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     raw = None
             if raw is not None:
-                line_numbers = pa.array(range(first_line, first_line + n_lines), pa.int64())
+                line_numbers = _numbers(first_line, n_lines)
             else:
                 raw, line_numbers, rejects = _slow_parse(block, table, schema, first_line, name)
             yield _validate(raw, line_numbers, table, name, rejects)
@@ -266,7 +267,7 @@ def _read_parquet(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
             else:
                 arrays.append(pa.nulls(batch.num_rows, schema.field(c.name).type))
         raw = pa.Table.from_arrays(arrays, names=schema.names)
-        numbers = pa.array(range(first, first + batch.num_rows), pa.int64())
+        numbers = _numbers(first, batch.num_rows)
         first += batch.num_rows
         yield _validate(raw, numbers, table, name, [])
 
@@ -317,6 +318,12 @@ def _parquet_column(values: pa.Array, column: Column, name: str) -> pa.Array:
             "column holds text that is not UTF-8", file=name, field=column.name
         ) from None
     return cast
+
+
+def _numbers(first: int, n: int) -> pa.Array:
+    """Line or row numbers ``first .. first + n - 1`` (made by NumPy: a Python range would be
+    converted one integer at a time)."""
+    return pa.array(np.arange(first, first + n, dtype=np.int64))
 
 
 # --- validation --------------------------------------------------------------------------------

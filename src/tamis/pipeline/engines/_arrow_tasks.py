@@ -219,9 +219,7 @@ def add_member_refs(
 ) -> Iterator[pa.RecordBatch]:
     """Task: append ``member_ref`` (HMAC-SHA256 pseudonym) to rows with a ``member_id``."""
     for batch in batches:
-        refs = pa.array(
-            [key.member_ref(m) for m in batch.column("member_id").to_pylist()], pa.string()
-        )
+        refs = pa.array(key.member_refs(batch.column("member_id").to_pylist()), pa.string())
         yield pa.RecordBatch.from_arrays(
             [*batch.columns, refs], names=[*batch.schema.names, "member_ref"]
         )
