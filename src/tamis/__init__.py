@@ -4,11 +4,8 @@ The public surface is small on purpose; everything else lives in the area packag
 (``tamis.policy``, ``tamis.consent``, ``tamis.sources``, ``tamis.pipeline`` ...).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("tamis")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+# The one place the version is written: pyproject.toml reads it from here (asking the installed
+# metadata at run time cost every command 40-60 ms of importlib.metadata).
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]
