@@ -37,6 +37,7 @@ from typing import Any
 
 import orjson
 
+from tamis._workers import exit_with_parent
 from tamis.errors import InputError, VerificationError
 from tamis.keys import MEMBER_REF_HEX, PseudonymKey
 from tamis.lineage.merkle import (
@@ -373,6 +374,7 @@ _issuer: ReceiptIssuer | None = None  # in a worker process: the issuer it runs
 
 def _init_issuer(members: SnapshotMembers, key: PseudonymKey, seed: bytes, source: str) -> None:
     global _issuer
+    exit_with_parent()
     _issuer = ReceiptIssuer(members, key, SigningKey.from_seed(seed, source))
 
 

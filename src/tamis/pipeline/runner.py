@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tamis._workers import exit_with_parent
 from tamis.pipeline.stages import Stage
 
 
@@ -66,6 +67,7 @@ _worker_stages: list[Stage] = []
 
 def _init_worker(payload: bytes) -> None:
     global _worker_stages
+    exit_with_parent()
     _worker_stages = pickle.loads(payload)  # nosec B301  # own worker processes
 
 

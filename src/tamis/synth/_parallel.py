@@ -14,6 +14,7 @@ from collections.abc import Callable
 from multiprocessing.pool import AsyncResult
 from typing import Any, TypeVar
 
+from tamis._workers import exit_with_parent
 from tamis.errors import TamisError
 
 R = TypeVar("R")
@@ -38,6 +39,7 @@ def default_workers() -> int:
 
 def _init(factory: Callable[..., Callable[[int], Any]], args: tuple[Any, ...]) -> None:
     global _maker
+    exit_with_parent()
     _maker = factory(*args)
 
 

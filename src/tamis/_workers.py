@@ -1,0 +1,32 @@
+"""Worker processes that do not outlive the process that started them.
+
+A parent killed with SIGKILL (the OOM killer, an operator, a chaos test) cannot shut its pools
+down. Its spawned workers would then wait for ever: an idle one on a task pipe whose write end it
+holds itself, a busy one writing its result into a full pipe that nobody reads, each keeping the
+memory of its stages or keys. Every tamis pool starts its workers with :func:`exit_with_parent`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+PARENT_GONE_STATUS = 70  # EX_SOFTWARE
+
+
+def exit_with_parent(poll_s: float = 0.5) -> None:
+    """Call first thing in a worker's initializer: the worker exits once its parent is gone.
+
+    A daemon thread compares the parent pid with the one at start (an orphan is adopted by init
+    or a subreaper); it needs no cooperation from the main thread, which may be blocked in a
+    write. Linux's PR_SET_PDEATHSIG would be quicker but fires when the parent *thread* that
+    spawned the worker ends, which in a pool is not the end of the build."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(PARENT_GONE_STATUS)
+
+    threading.Thread(target=watch, name="tamis-parent-watch", daemon=True).start()
