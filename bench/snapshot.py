@@ -10,6 +10,10 @@ For each size (content records), a synthetic platform is generated once in Parqu
 It prints records/s, peak RSS and the ratios (tamis / duckdb, RSS at the largest size / RSS at
 the smallest). Targets (issue 2): ratio <= 2.0 without redaction, RSS(10M) <= 1.5 x RSS(1M).
 
+To tell fixed costs from per-record costs it also times both on the smallest platform's members
+with only its first 1,000 content records (``fixed``), and prints the ratio of the extra time the
+largest size takes over the smallest (``per record``).
+
     python bench/snapshot.py --sizes 1000000,10000000 --members 50000
 """
 
@@ -110,6 +114,24 @@ def platform(records: int, members: int) -> Path:
     return path
 
 
+def few_records(export: Path, records: int = 1_000) -> Path:
+    """The same members and consent with only the first ``records`` content records."""
+    path = export.with_name(f"{export.name}-first{records}")
+    if not (path / "content.parquet").exists():
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir()
+        for table in export.glob("*.parquet"):
+            if table.name != "content.parquet":
+                shutil.copy(table, path / table.name)
+        content = pq.ParquetFile(export / "content.parquet")
+        first = next(content.iter_batches(batch_size=records))
+        pq.write_table(pa.Table.from_batches([first]), path / "content.parquet")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000")
@@ -119,8 +141,9 @@ def main() -> None:
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     env = {"TAMIS_PSEUDONYM_KEY": "ab" * 32}
     rows = []
-    for size in sizes:
-        export = platform(size, args.members)
+    exports = [(size, platform(size, args.members)) for size in sizes]
+    exports.insert(0, (0, few_records(exports[0][1])))
+    for size, export in exports:
         work = DATA / "runs"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
@@ -155,8 +178,8 @@ def main() -> None:
             "--force",
         ]
         bare = measure([*build, "--out", str(work / "bare"), "--no-stages"], env)
-        row = {"records": n_content, "duckdb": base, "tamis": bare}
-        if not args.skip_redaction:
+        row = {"records": n_content, "duckdb": base, "tamis": bare, "fixed": size == 0}
+        if not args.skip_redaction and size:
             row["tamis+redaction"] = measure([*build, "--out", str(work / "redacted")], env)
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -177,8 +200,19 @@ def main() -> None:
                 f"{row['records'] / m['wall_s']:>11,.0f} {m['rss_mb']:>12,.0f} {ratio:>6.2f} "
                 f"{m['cpu_s']:>7.1f} {cpu_ratio:>9.2f}"
             )
+    fixed, rows = rows[0], rows[1:]
+    print(
+        f"\nfixed cost (the same members, {fixed['records']:,} records): "
+        f"tamis {fixed['tamis']['wall_s']:.1f} s, duckdb {fixed['duckdb']['wall_s']:.1f} s"
+    )
     if len(rows) > 1:
         first, last = rows[0], rows[-1]
+        extra = {name: last[name]["wall_s"] - first[name]["wall_s"] for name in ("tamis", "duckdb")}
+        print(
+            f"per record, from {first['records']:,} to {last['records']:,}: tamis "
+            f"{extra['tamis']:.1f} s, duckdb {extra['duckdb']:.1f} s, "
+            f"ratio {extra['tamis'] / extra['duckdb']:.2f}"
+        )
         growth = last["tamis"]["rss_mb"] / first["tamis"]["rss_mb"]
         print(
             f"\npeak RSS tamis at {last['records']:,} / at {first['records']:,}: {growth:.2f} "
