@@ -83,6 +83,7 @@ class _Watched(Exception):
     [
         (runner, "_init_worker", (b"",)),
         (receipts, "_init_issuer", (None, None, b"", "")),
+        (receipts, "_init_checker", ("", b"")),
         (synth_parallel, "_init", (None, ())),
     ],
 )

@@ -8,9 +8,17 @@ memory of its stages or keys. Every tamis pool starts its workers with :func:`ex
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.pool import AsyncResult
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 PARENT_GONE_STATUS = 70  # EX_SOFTWARE
 
@@ -30,3 +38,35 @@ def exit_with_parent(poll_s: float = 0.5) -> None:
         os._exit(PARENT_GONE_STATUS)
 
     threading.Thread(target=watch, name="tamis-parent-watch", daemon=True).start()
+
+
+def ordered_map(
+    func: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    workers: int,
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...] = (),
+) -> Iterator[R]:
+    """``func`` over ``items`` in ``workers`` spawned processes, results in the items' order.
+
+    At most two items per worker are in flight, so memory stays bounded whatever the pace of the
+    consumer; ``initializer(*initargs)`` sets each worker up (it should call
+    :func:`exit_with_parent` first). A consumer that stops early terminates the pool."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
+        pending: deque[AsyncResult[R]] = deque()
+        iterator = iter(items)
+        exhausted = False
+        while not exhausted or pending:
+            while not exhausted and len(pending) < 2 * workers:
+                item = next(iterator, _END)
+                if item is _END:
+                    exhausted = True
+                else:
+                    pending.append(pool.apply_async(func, (item,)))
+            if pending:
+                yield pending.popleft().get()
+
+
+_END: Any = object()

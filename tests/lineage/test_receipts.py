@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tamis.lineage.receipts as receipts_module
 from tamis.errors import InputError, TamisError, VerificationError
 from tamis.keys import PseudonymKey
 from tamis.lineage import (
@@ -487,6 +488,33 @@ def test_verify_receipts_file_stops_at_the_first_bad_line(
     path.write_bytes(b"")
     with pytest.raises(VerificationError, match="no receipt"):
         verify_receipts_jsonl(path, snapshot[1], pem)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_verify_receipts_file_in_chunks_names_the_first_bad_line_in_file_order(
+    issuer: ReceiptIssuer,
+    snapshot: tuple[Path, str, list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+) -> None:
+    """Chunks of 3 lines checked by worker processes: counts add up, and of two bad lines in
+    different chunks the earlier one is reported, whichever worker finishes first."""
+    monkeypatch.setattr(receipts_module, "CHUNK_SIZE", 3)
+    path = tmp_path / "r.jsonl"
+    ids = [*MEMBERS[:9], "X-1", "X-2"]
+    write_receipts_jsonl(issuer, ids, path, workers=1)
+    seen: list[int] = []
+    pem = SIGNER.public_pem()
+    checked = verify_receipts_jsonl(path, snapshot[1], pem, workers=workers, progress=seen.append)
+    assert (checked.receipts, checked.inclusion, checked.snapshot_id) == (11, 5, "snap-1")
+    assert seen == [3, 3, 3, 2]
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[4] = lines[4].replace(b'"snapshot_id":"snap-1"', b'"snapshot_id":"snap-2"')
+    lines[9] = b"\n"
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(VerificationError, match=r"r\.jsonl:5: "):
+        verify_receipts_jsonl(path, snapshot[1], pem, workers=workers)
 
 
 def test_member_ids_from_a_text_file_or_an_export(tmp_path: Path) -> None:

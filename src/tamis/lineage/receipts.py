@@ -21,23 +21,21 @@ published only when complete; :func:`verify_receipts_jsonl` checks every line of
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import re
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
-from multiprocessing.pool import AsyncResult
+from functools import partial
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from tamis._workers import exit_with_parent
+from tamis._workers import exit_with_parent, ordered_map
 from tamis.errors import InputError, VerificationError
 from tamis.keys import MEMBER_REF_HEX, PseudonymKey
 from tamis.lineage.merkle import (
@@ -320,16 +318,15 @@ class ReceiptIssuer:
         chunk_size: int,
     ) -> Iterator[list[bytes]]:
         """Chunks of receipt files, in order, issued by worker processes."""
-        context = multiprocessing.get_context("spawn")
         setup = (self.members, self.key, self.signer._seed(), self.signer.source)
-        with context.Pool(workers, initializer=_init_issuer, initargs=setup) as pool:
-            pending: deque[AsyncResult[list[bytes]]] = deque()
-            chunk = first
-            while chunk or pending:
-                while chunk and len(pending) < 2 * workers:
-                    pending.append(pool.apply_async(_issue_chunk, (chunk, stamp)))
-                    chunk = list(islice(ids, chunk_size))
-                yield pending.popleft().get()
+        chunks = chain([first], iter(lambda: list(islice(ids, chunk_size)), []))
+        yield from ordered_map(
+            partial(_issue_chunk, stamp=stamp),
+            chunks,
+            workers=workers,
+            initializer=_init_issuer,
+            initargs=setup,
+        )
 
     def issue_many(
         self,
@@ -665,17 +662,22 @@ def verify_receipts_jsonl(
     public_key_pem: bytes,
     *,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> ReceiptsChecked:
     """Check every line of a receipts JSONL file (as :func:`write_receipts_jsonl` writes it).
 
     Stops at the first line that does not verify: :class:`VerificationError` naming the file and
-    the line (1-based) and why. An empty line, or a file with no receipt, fails too.
+    the line (1-based) and why. An empty line, or a file with no receipt, fails too. A file of
+    more than one chunk of lines is checked by ``workers`` processes (default: one per CPU;
+    checking a signature is most of the cost), chunk by chunk, the first failure in file order
+    being the one reported.
     """
     path = Path(path)
     root = root_hex.strip().lower() if isinstance(root_hex, str) else ""
     if not _HASH.fullmatch(root):
         raise VerificationError(f"the root must be 64 hex digits, got {root_hex!r}")
     load_public_key(public_key_pem)  # a bad key is said once, not as line 1's fault
+    workers = _cpu_count() if workers is None else max(1, workers)
     count = inclusion = 0
     snapshot_id: str | None = None
     try:
@@ -683,21 +685,82 @@ def verify_receipts_jsonl(
     except OSError as exc:
         raise InputError(f"cannot read the receipts: {exc.strerror}", file=str(path)) from None
     with handle:
-        for line_no, line in enumerate(handle, 1):
-            try:
-                if not line.strip():
-                    raise VerificationError("the line is empty; one receipt a line")
-                receipt = parse_receipt(line)
-                verify_receipt(receipt, root, public_key_pem)
-            except VerificationError as exc:
-                raise VerificationError(f"{path}:{line_no}: {exc}") from None
-            count += 1
-            inclusion += receipt["kind"] == INCLUSION
-            snapshot_id = snapshot_id or receipt["snapshot_id"]
-            if progress is not None and count % CHUNK_SIZE == 0:
-                progress(CHUNK_SIZE)
-    if count == 0:
-        raise VerificationError(f"{path}: no receipt in the file")
-    if progress is not None and count % CHUNK_SIZE:
-        progress(count % CHUNK_SIZE)
+        chunks = _numbered_chunks(handle, CHUNK_SIZE)
+        first = next(chunks, None)
+        if first is None:
+            raise VerificationError(f"{path}: no receipt in the file")
+        everything = chain([first], chunks)
+        if workers == 1 or len(first[1]) < CHUNK_SIZE:
+            results: Iterator[_CheckedChunk] = (
+                _check_lines(chunk, root, public_key_pem) for chunk in everything
+            )
+        else:
+            results = ordered_map(
+                _check_chunk,
+                everything,
+                workers=workers,
+                initializer=_init_checker,
+                initargs=(root, public_key_pem),
+            )
+        for checked in results:
+            if checked.failure is not None:
+                line_no, why = checked.failure
+                raise VerificationError(f"{path}:{line_no}: {why}")
+            count += checked.receipts
+            inclusion += checked.inclusion
+            snapshot_id = snapshot_id or checked.snapshot_id
+            if progress is not None:
+                progress(checked.receipts)
     return ReceiptsChecked(count, inclusion, snapshot_id)
+
+
+@dataclass(frozen=True)
+class _CheckedChunk:
+    """A chunk of lines checked: counts up to its first failure, and that failure if any."""
+
+    receipts: int
+    inclusion: int
+    snapshot_id: str | None
+    failure: tuple[int, str] | None  # (line number, why)
+
+
+def _numbered_chunks(lines: Iterable[bytes], size: int) -> Iterator[tuple[int, list[bytes]]]:
+    """``(number of the first line, lines)`` by ``size`` lines."""
+    iterator = iter(lines)
+    first = 1
+    while chunk := list(islice(iterator, size)):
+        yield first, chunk
+        first += len(chunk)
+
+
+def _check_lines(chunk: tuple[int, list[bytes]], root: str, pem: bytes) -> _CheckedChunk:
+    first, lines = chunk
+    count = inclusion = 0
+    snapshot_id: str | None = None
+    for line_no, line in enumerate(lines, first):
+        try:
+            if not line.strip():
+                raise VerificationError("the line is empty; one receipt a line")
+            receipt = parse_receipt(line)
+            verify_receipt(receipt, root, pem)
+        except VerificationError as exc:
+            return _CheckedChunk(count, inclusion, snapshot_id, (line_no, str(exc)))
+        count += 1
+        inclusion += receipt["kind"] == INCLUSION
+        snapshot_id = snapshot_id or receipt["snapshot_id"]
+    return _CheckedChunk(count, inclusion, snapshot_id, None)
+
+
+_checker: tuple[str, bytes] | None = None  # in a worker process: the root and the public key
+
+
+def _init_checker(root: str, pem: bytes) -> None:
+    global _checker
+    exit_with_parent()
+    _checker = (root, pem)
+
+
+def _check_chunk(chunk: tuple[int, list[bytes]]) -> _CheckedChunk:
+    """:func:`_check_lines` in a worker process."""
+    assert _checker is not None, "receipt checker not initialised"
+    return _check_lines(chunk, *_checker)
