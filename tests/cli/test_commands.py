@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tamis.cli import app
 from tamis.cli._common import COMMAND_MODULES
@@ -62,3 +65,13 @@ def test_an_unknown_command_is_answered_from_the_whole_app() -> None:
     )
     assert result.returncode == 2
     assert "snapshots" in result.stderr
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_MODULES))
+def test_each_command_runs_with_only_its_module_loaded(command: str) -> None:
+    """As the entry point runs it: ``serve`` and ``synth`` are the only commands of their modules,
+    and an app of one command must still take the command's name."""
+    entry_point = Path(sys.executable).with_name("tamis")  # the console script pip installed
+    result = subprocess.run([entry_point, command, "--help"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"Usage: tamis {command} " in " ".join(result.stdout.split())

@@ -35,6 +35,13 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _tamis() -> None:
+    """Consent-aware training snapshots from a platform's member data."""
+    # A callback keeps the app a group even when only one command is loaded: Typer runs an app of
+    # a single command as that command, and `tamis synth ...` would read `synth` as an argument.
+
+
 def group(name: str, help: str) -> typer.Typer:
     """A command group (``tamis NAME ...``) registered on the main app."""
     sub = typer.Typer(help=help, no_args_is_help=True)
