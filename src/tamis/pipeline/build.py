@@ -209,7 +209,7 @@ class _IncludedCounts:
         self._parts.append((keys, counts.astype(np.int64) * sign))
         self._pending += len(keys)
         if self._pending > max(2 * self._merged_size, 500_000):
-            self._parts = [self._merged()]
+            self._merged()  # folds the parts into one
             self._merged_size = self._pending = len(self._parts[0][0])
 
     def _codes(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
@@ -229,12 +229,16 @@ class _IncludedCounts:
         return codes
 
     def _merged(self) -> tuple[np.ndarray, np.ndarray]:
+        """The partial counts merged into one, which replaces them (asked again: no work)."""
         if not self._parts:
             return np.array([], np.int64), np.array([], np.int64)
-        keys = np.concatenate([k for k, _ in self._parts])
-        counts = np.concatenate([c for _, c in self._parts])
-        unique, inverse = np.unique(keys, return_inverse=True)
-        return unique, np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+        if len(self._parts) > 1:
+            keys = np.concatenate([k for k, _ in self._parts])
+            counts = np.concatenate([c for _, c in self._parts])
+            unique, inverse = np.unique(keys, return_inverse=True)
+            merged = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+            self._parts = [(unique, merged)]
+        return self._parts[0]
 
     def by_member_category(self) -> pa.Table:
         """``member_ref, category, records`` for every pair with records, ordered by
@@ -762,14 +766,7 @@ class SnapshotBuilder:
         return _chunks(self._profile_records())
 
     def _profile_records(self) -> Iterator[pa.Table]:
-        refs = self.con.sql("SELECT member_id, member_ref FROM eligibility").to_arrow_table()
-        ref_of = dict(
-            zip(
-                refs.column("member_id").to_pylist(),
-                refs.column("member_ref").to_pylist(),
-                strict=True,
-            )
-        )
+        verdicts = self.member_verdicts
         for batch in self._read(MEMBERS, None):
             if len(self.duplicate_members):
                 batch = batch.filter(
@@ -778,7 +775,10 @@ class SnapshotBuilder:
             if not batch.num_rows:
                 continue
             member_ids = batch.column("member_id")
-            member_refs = pa.array([ref_of[m] for m in member_ids.to_pylist()], pa.string())
+            author = pc.index_in(member_ids, value_set=verdicts.member_id)
+            if author.null_count:
+                raise SnapshotError("internal error: a profile's member has no eligibility row")
+            member_refs = verdicts.member_ref.take(author)
             parts = []
             for group, (fields, _category) in PROFILE_FIELDS.items():
                 text = _profile_text(batch, fields)

@@ -20,22 +20,13 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
-    """Iterate ``items`` on a thread, up to ``depth`` items ahead of the consumer.
-
-    An exception raised while producing is raised to the consumer at the same position. A
-    consumer that stops early (``close()`` on the generator) stops the producer too."""
-    ahead = Prefetch(items, depth)
-    try:
-        yield from ahead
-    finally:
-        ahead.close()
-
-
 class Prefetch(Generic[T]):
-    """:func:`prefetch` whose thread starts at once, before anyone iterates: a build starts
-    reading its content while it is still loading members and consent. Iterate it once;
-    :meth:`close` (also on leaving a ``with`` block) stops the producer and waits for it."""
+    """Iterates ``items`` on a thread, up to ``depth`` items ahead of the consumer.
+
+    The thread starts at once, before anyone iterates: a build starts reading its content while
+    it is still loading members and consent. An exception raised while producing is raised to
+    the consumer at the same position. Iterate it once; :meth:`close` (also on leaving a
+    ``with`` block) stops the producer and waits for it."""
 
     def __init__(self, items: Iterable[T], depth: int = 2) -> None:
         self._slots: queue.Queue[object] = queue.Queue(maxsize=depth)
