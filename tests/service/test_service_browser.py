@@ -1,7 +1,9 @@
 """The member pages in a real browser (Playwright driving Debian's chromium) against the service
 running in its own process: sign in as a synthetic member, object in one click, see the
 confirmation, the event in the registry and the history entry; in English and in French.
-The screenshots in docs/ come from here."""
+The screenshots in docs/ come from here: a run writes them to its temporary folder, and to docs/
+only when asked (``TAMIS_SCREENSHOTS=docs pytest tests/service/test_service_browser.py``), so
+that ``make test`` leaves the working tree as it found it."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install 'tamis[service]'")
 
 
@@ -148,7 +150,9 @@ CASES = {
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
-def test_member_objects_in_one_click(browser: Any, server: str, db_url: str, lang: str) -> None:
+def test_member_objects_in_one_click(
+    browser: Any, server: str, db_url: str, lang: str, tmp_path: Path
+) -> None:
     case = CASES[lang]
     context = browser.new_context(locale=case["locale"], viewport={"width": 1100, "height": 900})
     page = context.new_page()
@@ -176,8 +180,14 @@ def test_member_objects_in_one_click(browser: Any, server: str, db_url: str, lan
         assert case["channel"] in row.inner_text()
         assert event.event_id in row.inner_text()
 
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / case["shot"]), full_page=True)
+        shots = (
+            ROOT / os.environ["TAMIS_SCREENSHOTS"]
+            if "TAMIS_SCREENSHOTS" in os.environ
+            else tmp_path
+        )
+        shots.mkdir(exist_ok=True)
+        page.screenshot(path=str(shots / case["shot"]), full_page=True)
+        assert (shots / case["shot"]).stat().st_size > 10_000  # a page, not a blank
     finally:
         context.close()
 
