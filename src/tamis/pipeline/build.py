@@ -342,6 +342,7 @@ class _DataWriter:
         return self.files
 
 
+_PROFILE_VISIBILITY = pa.scalar(semantics.PROFILE_VISIBILITY, pa.string())
 _RECORD_COLUMNS = ["record_id", "member_id", "kind", "created_at", "lang", "text", "visibility"]
 
 
@@ -794,11 +795,11 @@ class SnapshotBuilder:
                                 "profile", member_refs, group, ":"
                             ),
                             "member_id": member_ids,
-                            "kind": pa.array([kind] * n, pa.string()),
+                            "kind": pa.repeat(pa.scalar(kind, pa.string()), n),
                             "created_at": batch.column("created_at"),
                             "lang": pa.nulls(n, pa.string()),
                             "text": text,
-                            "visibility": pa.array([semantics.PROFILE_VISIBILITY] * n, pa.string()),
+                            "visibility": pa.repeat(_PROFILE_VISIBILITY, n),
                         }
                     ).filter(present)
                 )
