@@ -12,7 +12,13 @@ import pyarrow as pa
 from hypothesis import given, settings
 
 from tamis.pipeline import semantics
-from tamis.pipeline.classify import MemberVerdicts, RecordRules, adult_on, classify
+from tamis.pipeline.classify import (
+    MemberVerdicts,
+    RecordRules,
+    adult_on,
+    adult_on_dates,
+    classify,
+)
 from tamis.policy import load_policy
 from tamis.sources.schema import CONTENT_KINDS, VISIBILITIES
 from tamis.timefmt import ARROW_TS
@@ -58,6 +64,23 @@ def test_adult_on_29_february() -> None:
     assert adult_on(date(2008, 2, 29), 16) == date(2024, 2, 29)
     assert adult_on(date(2008, 3, 1), 18) == date(2026, 3, 1)
     assert adult_on(date(9990, 1, 1), 18) == date.max
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.dates(), st.sampled_from([date(2008, 2, 29), date(1, 1, 1)])),
+            st.one_of(st.none(), st.integers(0, 200)),
+        ),
+        max_size=30,
+    )
+)
+def test_vectorised_adult_on_is_adult_on(pairs: list[tuple[date | None, int | None]]) -> None:
+    births = pa.array([b for b, _ in pairs], pa.date32())
+    ages = pa.array([a for _, a in pairs], pa.int32())
+    expected = [None if b is None or a is None else adult_on(b, a) for b, a in pairs]
+    assert adult_on_dates(births, ages).to_pylist() == expected
 
 
 @settings(max_examples=200, deadline=None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -33,6 +34,26 @@ def adult_on(birth: date, years: int) -> date:
         return date(year, 3, 1)
 
 
+def adult_on_dates(births: pa.Array, ages: pa.Array) -> pa.Array:
+    """:func:`adult_on` of each (birth date, minimum age) pair, vectorised (null where either is).
+
+    NumPy's calendar does the arithmetic: the birthday's month in the year it is reached, plus
+    the day of the month less one. For 29 February in a non-leap year that lands on 1 March, as
+    :func:`adult_on` says."""
+    year = pc.add(pc.year(births), ages.cast(pa.int64()))
+    missing = pc.is_null(year).to_numpy(zero_copy_only=False)
+    years = pc.fill_null(year, 1970).to_numpy()
+    months = pc.fill_null(pc.month(births), 1).to_numpy()
+    days = pc.fill_null(pc.day(births), 1).to_numpy()
+    beyond = years > date.max.year
+    first_of_month = (np.minimum(years, date.max.year) - 1970).astype("datetime64[Y]").astype(
+        "datetime64[M]"
+    ) + (months - 1).astype("timedelta64[M]")
+    reached = first_of_month.astype("datetime64[D]") + (days - 1).astype("timedelta64[D]")
+    reached[beyond] = np.datetime64(date.max.isoformat(), "D")
+    return pa.array(reached, pa.date32(), mask=missing)
+
+
 @dataclass(frozen=True)
 class MemberVerdicts:
     """One row per member of the export (the ``eligibility`` relation), indexed for lookups."""
@@ -45,17 +66,14 @@ class MemberVerdicts:
     @classmethod
     def from_table(cls, eligibility: pa.Table) -> MemberVerdicts:
         """From a table with ``member_id, member_ref, reason, birth_date, min_age``."""
-        births = eligibility.column("birth_date").to_pylist()
-        ages = eligibility.column("min_age").to_pylist()
-        adult = [
-            adult_on(b, int(a)) if b is not None and a is not None else None
-            for b, a in zip(births, ages, strict=True)
-        ]
         return cls(
             member_id=eligibility.column("member_id").combine_chunks(),
             member_ref=eligibility.column("member_ref").combine_chunks(),
             reason=eligibility.column("reason").combine_chunks().cast(pa.string()),
-            adult_on=pa.array(adult, pa.date32()),
+            adult_on=adult_on_dates(
+                eligibility.column("birth_date").combine_chunks(),
+                eligibility.column("min_age").combine_chunks(),
+            ),
         )
 
 
@@ -144,4 +162,4 @@ def _array(records: pa.Table | pa.RecordBatch, name: str) -> pa.Array:
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-__all__ = ["MemberVerdicts", "RecordRules", "adult_on", "classify"]
+__all__ = ["MemberVerdicts", "RecordRules", "adult_on", "adult_on_dates", "classify"]
