@@ -19,6 +19,7 @@ When ``$TAMIS_FUZZ_TALLY`` is set, each process writes its ``{"target": n}`` cou
 from __future__ import annotations
 
 import atexit
+import codecs
 import collections
 import json
 import os
@@ -83,7 +84,7 @@ def check_jsonl(data: bytes, table: Table, workdir: Path | None = None) -> tuple
         except InputError as exc:
             assert str(exc).strip()
             return 0, 0, 0
-    lines = data.split(b"\n")
+    lines = data.removeprefix(codecs.BOM_UTF8).split(b"\n")  # a leading BOM is not data
     if lines and lines[-1] == b"":
         lines.pop()  # the final newline ends the last line; it does not start one
     n_lines = len(lines)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -111,6 +113,30 @@ def test_many_blocks_stream_with_exact_line_numbers(
     for c in chunks:
         for row in c.valid.to_pylist():
             assert row["event_id"] == f"e{row['_line']}"
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("bad_line", [False, True])
+def test_byte_order_mark_opening_the_file_is_skipped(
+    tmp_path: Path, newline: bytes, bad_line: bool
+) -> None:
+    rows = [_event(1), _event(2, value="x") if bad_line else _event(2), _event(3)]
+    lines = [orjson.dumps(r) for r in rows]
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(codecs.BOM_UTF8 + newline.join(lines) + newline)
+    valid, rejects = _read(path)
+    assert [v["event_id"] for v in valid] == (["e1", "e3"] if bad_line else ["e1", "e2", "e3"])
+    assert [v["_line"] for v in valid] == ([1, 3] if bad_line else [1, 2, 3])
+    assert [r["line"] for r in rejects] == ([2] if bad_line else [])
+
+
+def test_byte_order_mark_inside_the_file_is_a_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(orjson.dumps(_event(1)) + b"\n" + codecs.BOM_UTF8 + orjson.dumps(_event(2)))
+    valid, (reject,) = _read(path)
+    assert [v["event_id"] for v in valid] == ["e1"]
+    assert reject["line"] == 2 and reject["member_id"] == "m2"
+    assert "not valid JSON" in reject["reason"]
 
 
 def test_no_final_newline(tmp_path: Path) -> None:

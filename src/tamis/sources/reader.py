@@ -13,6 +13,7 @@ reject exactly the bad lines, so one bad line costs one block's slow path, not t
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -108,7 +109,9 @@ def _read_jsonl(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", file=name) from None
     with handle:
-        carry = b""
+        # A byte order mark opening the file (Windows tools write one) is not data: skipped, as
+        # DuckDB and Python's utf-8-sig do; anywhere else it stays part of its line.
+        carry = handle.read(len(codecs.BOM_UTF8)).removeprefix(codecs.BOM_UTF8)
         while True:
             data = handle.read(BLOCK_BYTES)
             block = carry + data
