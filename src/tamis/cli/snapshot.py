@@ -151,9 +151,10 @@ def print_summary(manifest: dict[str, Any], out: Path) -> None:
     )
     for stage, counts in manifest.get("stage_counts", {}).items():
         if counts:
-            found = Table(title=f"{stage}: found and redacted")
+            # the title is the stage alone: Rich wraps a title wider than its table
+            found = Table(title=stage)
             found.add_column("entity")
-            found.add_column("count", justify="right")
+            found.add_column("found in text", justify="right")
             for entity, n in counts.items():
                 found.add_row(entity, f"{n:,}")
             console.print(found)
