@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -419,18 +420,14 @@ def test_sigkill_leaves_no_snapshot_or_a_complete_one(tmp_path: Path) -> None:
     assert leftovers == []
 
 
-def test_unparseable_consent_event_puts_its_member_out(small_export: Path, tmp_path: Path) -> None:
-    with (small_export / "consent_events.jsonl").open("a") as handle:
-        handle.write(
-            '{"event_id": "e5", "member_id": "m1", "setting": "genai_training", "value": "yes",'
-            ' "ts": "2025-12-01T00:00:00Z", "channel": "api"}\n'
-        )
-    snap = tmp_path / "snap"
+def _member_m1_is_out_for_its_consent(export: Path, snap: Path) -> dict[str, Any]:
+    """Build ``export`` with the minimal policy; m1, the only member with records, is out with
+    reason ``consent_invalid``. Returns the manifest."""
     tamis(
         "snapshot",
         "build",
         "--export",
-        str(small_export),
+        str(export),
         "--policy",
         "minimal",
         "--cutoff",
@@ -440,14 +437,42 @@ def test_unparseable_consent_event_puts_its_member_out(small_export: Path, tmp_p
         "-q",
     )
     assert _records(snap) == []
-    manifest = json.loads((snap / "manifest.json").read_text())
+    manifest: dict[str, Any] = json.loads((snap / "manifest.json").read_text())
     assert manifest["members"]["excluded_by_reason"]["consent_invalid"] == 1
+    return manifest
+
+
+def test_unparseable_consent_event_puts_its_member_out(small_export: Path, tmp_path: Path) -> None:
+    with (small_export / "consent_events.jsonl").open("a") as handle:
+        handle.write(
+            '{"event_id": "e5", "member_id": "m1", "setting": "genai_training", "value": "yes",'
+            ' "ts": "2025-12-01T00:00:00Z", "channel": "api"}\n'
+        )
+    snap = tmp_path / "snap"
+    manifest = _member_m1_is_out_for_its_consent(small_export, snap)
     assert manifest["consent"]["members_with_invalid_events"] == 1
     rows = duckdb.sql(
         f"SELECT line, field, reason FROM '{snap}/quarantine/consent_events.parquet' ORDER BY line"
     ).fetchall()
     assert (4, "value", 'expected true or false, got str "yes"') in rows
     assert any("not in members" in r[2] for r in rows)  # the ghost's event is reported too
+
+
+def test_consent_event_with_its_value_given_twice_puts_its_member_out(
+    small_export: Path, tmp_path: Path
+) -> None:
+    # an allow that also says "false": whichever value a parser kept, the event is ambiguous
+    with (small_export / "consent_events.jsonl").open("a") as handle:
+        handle.write(
+            '{"event_id": "e5", "member_id": "m1", "setting": "genai_training", "value": false,'
+            ' "ts": "2025-12-01T00:00:00Z", "channel": "api", "value": true}\n'
+        )
+    snap = tmp_path / "snap"
+    _member_m1_is_out_for_its_consent(small_export, snap)
+    ((field, reason),) = duckdb.sql(
+        f"SELECT field, reason FROM '{snap}/quarantine/consent_events.parquet' WHERE line = 4"
+    ).fetchall()
+    assert field == "value" and "appears more than once" in reason
 
 
 def test_content_digest_is_the_digest_of_the_data_files(small_export: Path, tmp_path: Path) -> None:

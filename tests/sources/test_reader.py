@@ -139,6 +139,61 @@ def test_byte_order_mark_inside_the_file_is_a_bad_line(tmp_path: Path) -> None:
     assert "not valid JSON" in reject["reason"]
 
 
+def _event_line(i: int, extra: bytes = b"") -> bytes:
+    """An event's JSON text with ``extra`` members inserted before its closing brace."""
+    return orjson.dumps(_event(i))[:-1] + extra + b"}"
+
+
+@pytest.mark.parametrize(
+    "repeat",
+    [b',"value":true', b',"\\u0076alue":true', b',"member_id":"m-other"'],
+    ids=["plain", "escaped", "member"],
+)
+def test_a_key_given_twice_rejects_its_line(tmp_path: Path, repeat: bytes) -> None:
+    # {"value": false, ..., "value": true}: which value counts depends on the parser (orjson
+    # keeps the last, Arrow refuses the row), so the line is out, and with it its member
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b"\n".join([_event_line(1), _event_line(2, repeat), _event_line(3)]) + b"\n")
+    valid, (reject,) = _read(path)
+    assert [(v["event_id"], v["_line"]) for v in valid] == [("e1", 1), ("e3", 3)]
+    assert valid[0]["value"] is False
+    assert (reject["line"], reject["key"]) == (2, "e2")
+    assert reject["field"] in ("value", "member_id")
+    assert "appears more than once" in reject["reason"]
+    assert reject["member_id"] in ("m2", "m-other")
+
+
+def test_a_key_outside_the_schema_may_repeat(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(_event_line(1, b',"note":"a","note":"b"') + b"\n")
+    valid, rejects = _read(path)
+    assert [v["event_id"] for v in valid] == ["e1"] and not rejects
+
+
+def test_many_repeated_keys_in_slow_blocks_keep_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 4096)
+    bad = {i for i in range(1, 1501) if i % 7 == 0 or i % 11 == 0}
+    lines = [_event_line(i, b',"value":true' if i in bad else b"") for i in range(1, 1501)]
+    lines[99] = b'{"event_id": "e100", "value": fal'  # and a broken line among them
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    valid, rejects = _read(path)
+    assert sorted(r["line"] for r in rejects) == sorted(bad | {100})
+    assert [v["_line"] for v in valid] == [i for i in range(1, 1501) if i not in bad | {100}]
+    assert all(v["event_id"] == f"e{v['_line']}" for v in valid)
+
+
+def test_parquet_column_given_twice_is_an_error(tmp_path: Path) -> None:
+    names = ["event_id", "member_id", "setting", "value", "value", "ts", "channel"]
+    values = ["e1", "m1", "genai_training", False, True, "2025-01-01T00:00:00Z", "api"]
+    path = tmp_path / "consent_events.parquet"
+    pq.write_table(pa.Table.from_arrays([pa.array([v]) for v in values], names=names), path)
+    with pytest.raises(InputError, match=r"consent_events.parquet: column value appears 2 times"):
+        _read(path)
+
+
 def test_no_final_newline(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl"
     path.write_text(

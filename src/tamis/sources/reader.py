@@ -7,8 +7,10 @@ that cannot be read at all (not UTF-8 JSON lines, a Parquet file with a column o
 raises :class:`~tamis.errors.InputError`.
 
 JSONL is parsed by Arrow's multi-threaded JSON reader a block at a time; a block that Arrow
-rejects (a malformed line, a value of the wrong JSON type) is re-read line by line to find and
-reject exactly the bad lines, so one bad line costs one block's slow path, not the whole file.
+rejects (a malformed line, a value of the wrong JSON type, a key given twice) is re-read line by
+line to find and reject exactly the bad lines, so one bad line costs one block's slow path, not
+the whole file. Every row that comes out was parsed by Arrow: the slow path only tells the bad
+lines apart, then hands the others back to Arrow.
 """
 
 from __future__ import annotations
@@ -153,8 +155,10 @@ def _read_jsonl(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
 def _slow_parse(
     block: bytes, table: Table, schema: pa.Schema, first_line: int, name: str
 ) -> tuple[pa.Table, pa.Array, list[dict[str, Any]]]:
-    rows: list[dict[str, Any]] = []
-    numbers: list[int] = []
+    """A block that Arrow's reader refused, line by line: orjson finds the lines that are not
+    JSON objects or hold a value of the wrong JSON type; the others are parsed by Arrow again,
+    so that every row that comes out was read by the same parser as a fast block's."""
+    good: list[_Line] = []
     rejects: list[dict[str, Any]] = []
     for offset, line in enumerate(block.split(b"\n")[:-1]):
         number = first_line + offset
@@ -179,6 +183,14 @@ def _slow_parse(
         if not isinstance(obj, dict):
             rejects.append(_reject(name, number, None, "a line must be a JSON object", None))
             continue
+        key = obj.get(table.key) if table.key else None
+        member = obj.get("member_id")
+        parsed = _Line(
+            line,
+            number,
+            key if isinstance(key, str) else None,
+            member if isinstance(member, str) else None,
+        )
         problem = next(
             (
                 (c.name, msg)
@@ -188,22 +200,66 @@ def _slow_parse(
             None,
         )
         if problem is not None:
-            key = obj.get(table.key) if table.key else None
-            member = obj.get("member_id")
-            rejects.append(
-                _reject(
-                    name,
-                    number,
-                    problem[0],
-                    problem[1],
-                    key if isinstance(key, str) else None,
-                    member if isinstance(member, str) else None,
-                )
-            )
+            rejects.append(_reject(name, number, *problem, parsed.key, parsed.member_id))
             continue
-        rows.append({c: obj.get(c) for c in schema.names})
-        numbers.append(number)
-    return pa.Table.from_pylist(rows, schema=schema), pa.array(numbers, pa.int64()), rejects
+        good.append(parsed)
+    pieces = list(_arrow_parse(good, schema, name, rejects))
+    raw = pa.concat_tables([t for t, _ in pieces]) if pieces else schema.empty_table()
+    numbers = pa.array([line.number for _, held in pieces for line in held], pa.int64())
+    return raw, numbers, rejects
+
+
+@dataclass
+class _Line:
+    """A line of a slow block that orjson read as an object with values of the right types."""
+
+    text: bytes
+    number: int
+    key: str | None
+    member_id: str | None
+
+
+_REPEATED_KEY = re.compile(r"Column\(/(.+?)\) was specified twice")
+
+
+def _arrow_parse(
+    lines: list[_Line], schema: pa.Schema, name: str, rejects: list[dict[str, Any]]
+) -> Iterator[tuple[pa.Table, list[_Line]]]:
+    """Arrow's reading of ``lines``, as (table, the lines it holds) pieces in line order; a line
+    Arrow refuses (a key given twice, whose value would depend on the parser) is rejected. The
+    lines are read all at once, and a refused group is halved until the culprits are found."""
+    if not lines:
+        return
+    options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    try:
+        parsed = pajson.read_json(
+            io.BytesIO(b"\n".join(line.text for line in lines) + b"\n"), parse_options=options
+        )
+        if parsed.num_rows == len(lines):
+            yield parsed, lines
+            return
+        error = f"{parsed.num_rows} rows for {len(lines)} lines"
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        error = str(exc)
+    if len(lines) > 1:
+        half = len(lines) // 2
+        yield from _arrow_parse(lines[:half], schema, name, rejects)
+        yield from _arrow_parse(lines[half:], schema, name, rejects)
+        return
+    (line,) = lines
+    repeated = _REPEATED_KEY.search(error)
+    if repeated:
+        field, reason = (
+            repeated.group(1),
+            f"key '{repeated.group(1)}' appears more than once in the object: which of its values "
+            "counts would depend on the JSON parser",
+        )
+    else:
+        field, reason = (
+            None,
+            f"refused by the JSON reader ({error.removeprefix('JSON parse error: ')})",
+        )
+    rejects.append(_reject(name, line.number, field, reason, line.key, line.member_id))
 
 
 def _type_problem(column: Column, value: Any) -> str | None:
@@ -259,6 +315,15 @@ def _read_parquet(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
     missing = [c.name for c in table.columns if c.required and c.name not in present]
     if missing:
         raise InputError(f"required column(s) missing: {', '.join(missing)}", file=name)
+    names = pf.schema_arrow.names
+    repeated = [c.name for c in table.columns if names.count(c.name) > 1]
+    if repeated:
+        raise InputError(
+            f"column {repeated[0]} appears {names.count(repeated[0])} times: which one holds "
+            "its values is ambiguous",
+            file=name,
+            field=repeated[0],
+        )
     columns = [c.name for c in table.columns if c.name in present]
     schema = _raw_schema(table)
     first = 1
