@@ -60,6 +60,32 @@ def test_writes_need_the_csrf_token(client: TestClient, helpers: Any) -> None:
     assert client.get("/api/v1/me/history").json()["events"] == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"value": false, "value": true}',
+        b'{"value": true, "\\u0076alue": false}',
+        b'{"value": NaN}',
+    ],
+    ids=["twice", "twice, escaped", "NaN"],
+)
+def test_an_ambiguous_body_is_refused_and_nothing_recorded(
+    client: TestClient, helpers: Any, db_url: str, body: bytes
+) -> None:
+    token = helpers.sign_in(client, "m-alice")
+    json_body = {"Content-Type": "application/json", CSRF: token}
+    answer = client.put("/api/v1/me/setting", content=body, headers=json_body)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["type"] == "json_invalid"
+    # every route of the API reads strict JSON, not only the one the fast path shadows
+    twice = b'{"email": "a@example.org", "email": null}'
+    objection = client.post("/api/v1/objections", content=twice, headers=json_body)
+    assert objection.status_code == 422
+    assert objection.json()["detail"][0]["type"] == "json_invalid"
+    with open_registry(db_url) as registry:
+        assert registry.history("m-alice") == []
+
+
 def test_a_tampered_session_cookie_is_anonymous(client: TestClient, helpers: Any) -> None:
     helpers.sign_in(client, "m-alice")
     cookie = client.cookies.get("tamis_session")

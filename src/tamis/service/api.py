@@ -30,6 +30,7 @@ from tamis.service.context import (
     session_of,
 )
 from tamis.service.identity import Principal
+from tamis.service.jsonbody import StrictJSONRoute
 from tamis.service.member import event_dict
 from tamis.service.security import CSRF_HEADER, check_bearer
 from tamis.timefmt import format_instant, parse_instant
@@ -174,7 +175,8 @@ MEMBER: Responses = {401: _401, 403: _403, 503: _503}
 MEMBER_WRITE: Responses = {400: _400, **MEMBER}
 DPO: Responses = {401: _401, 403: _403, 503: _503}
 
-router = APIRouter(prefix="/api/v1")
+# bodies are strict JSON: a name given twice ({"value": false, "value": true}) is refused
+router = APIRouter(prefix="/api/v1", route_class=StrictJSONRoute)
 
 
 # -- dependencies ----------------------------------------------------------------------------------

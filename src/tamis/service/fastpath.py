@@ -31,6 +31,7 @@ import orjson
 from starlette.requests import cookie_parser
 
 from tamis.errors import ConsentConflictError, RegistryError
+from tamis.service.jsonbody import strict_loads
 from tamis.service.member import event_dict
 from tamis.service.security import CSRF_HEADER, SESSION_COOKIE
 
@@ -152,8 +153,8 @@ def _value(body: bytes) -> bool | None:
     if body in _BODIES:
         return _BODIES[body]
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        data = strict_loads(body)  # as the route reads it: {"value": false, "value": true} is not
+    except ValueError:  # (UnicodeDecodeError too)
         return None
     if type(data) is dict and len(data) == 1 and type(data.get("value")) is bool:
         return bool(data["value"])
