@@ -185,6 +185,42 @@ def test_many_repeated_keys_in_slow_blocks_keep_line_numbers(
     assert all(v["event_id"] == f"e{v['_line']}" for v in valid)
 
 
+@pytest.mark.parametrize(
+    ("values", "error"),
+    [
+        (pa.array([0, 1, 2], pa.int64()), "column has type int64, expected bool"),
+        (pa.array([0.0, 1.0, 0.5]), "column has type double, expected bool"),
+        (pa.array(["false", "true", "no"]), "column has type string, expected bool"),
+        (pa.array([False, True, None]), None),
+        (pa.nulls(3), None),
+    ],
+    ids=["int", "float", "text", "bool", "nulls"],
+)
+def test_parquet_consent_value_is_read_only_from_booleans(
+    tmp_path: Path, values: pa.Array, error: str | None
+) -> None:
+    # Arrow casts 2 and 0.5 to true: a consent value is never guessed from another type
+    rows = [_event(i) for i in range(3)]
+    table = pa.Table.from_pylist(rows).set_column(3, "value", values)
+    path = tmp_path / "consent_events.parquet"
+    pq.write_table(table, path)
+    if error is not None:
+        with pytest.raises(InputError, match=rf"consent_events.parquet: {error}.*value"):
+            _read(path)
+        return
+    valid, rejects = _read(path)
+    assert [v["value"] for v in valid] == values.drop_null().to_pylist()
+    assert all(r["reason"] == "required value is missing" for r in rejects)
+
+
+def test_parquet_number_is_not_parsed_from_text(tmp_path: Path) -> None:
+    path = tmp_path / "members.parquet"
+    created = pa.array([datetime(2020, 1, 1, tzinfo=UTC)], pa.timestamp("us", "UTC"))
+    pq.write_table(pa.table({"member_id": ["m1"], "created_at": created, "salary": ["1e3"]}), path)
+    with pytest.raises(InputError, match="column has type string, expected double"):
+        _read(path, MEMBERS)
+
+
 def test_parquet_column_given_twice_is_an_error(tmp_path: Path) -> None:
     names = ["event_id", "member_id", "setting", "value", "value", "ts", "channel"]
     values = ["e1", "m1", "genai_training", False, True, "2025-01-01T00:00:00Z", "api"]

@@ -371,6 +371,10 @@ def _parquet_column(values: pa.Array, column: Column, name: str) -> pa.Array:
     if column.kind == "date" and pa.types.is_date(t):
         return values.cast(pa.date32())
     target = _RAW_TYPES[column.kind]
+    if not _castable(column.kind, t):
+        # Arrow would cast 2 or 0.5 to true and "1e3" to 1000.0: a change of meaning, refused
+        # as JSON refuses "false" for a boolean
+        raise InputError(f"column has type {t}, expected {target}", file=name, field=column.name)
     if pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_dictionary(t):
         values = values.cast(pa.string()) if pa.types.is_string(target) else values
     try:
@@ -386,6 +390,19 @@ def _parquet_column(values: pa.Array, column: Column, name: str) -> pa.Array:
             "column holds text that is not UTF-8", file=name, field=column.name
         ) from None
     return cast
+
+
+def _castable(kind: str, t: pa.DataType) -> bool:
+    """Whether a Parquet column of type ``t`` may be read as a column of ``kind``: booleans
+    only from booleans, numbers only from numbers; text from anything Arrow casts losslessly to
+    text (integer ids included); a column of nulls as anything."""
+    if pa.types.is_null(t):
+        return True
+    if kind == "bool":
+        return pa.types.is_boolean(t)
+    if kind == "number":
+        return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+    return True
 
 
 def _numbers(first: int, n: int) -> pa.Array:
