@@ -354,6 +354,10 @@ def test_import_validates_batches(registry: ConsentRegistry, make_batch: MakeBat
     nulls = good.set_column(1, "member_id", pa.array([None], pa.string()))
     with pytest.raises(InputError, match="member_id is missing"):
         registry.import_batches([nulls])
+    for guessed in (pa.array([2], pa.int64()), pa.array([0.5]), pa.array(["no"])):
+        numeric = good.set_column(3, "value", guessed)  # Arrow would read 2 and 0.5 as true
+        with pytest.raises(InputError, match=f"column value must be boolean, not {guessed.type}"):
+            registry.import_batches([numeric])
     assert _count(registry) == 0
 
 

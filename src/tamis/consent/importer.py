@@ -88,12 +88,11 @@ def normalize_batch(batch: pa.RecordBatch, *, first_line: int) -> pa.RecordBatch
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise InputError(f"column {name} must be text, not {array.type}") from None
         columns[name] = array
-    try:
-        columns["value"] = batch.column("value").cast(pa.bool_())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise InputError(
-            f"column value must be boolean, not {batch.column('value').type}"
-        ) from None
+    value = batch.column("value")
+    # booleans only: Arrow would cast 2 or 0.5 to true, "no" to an error, guessing either way
+    if not (pa.types.is_boolean(value.type) or pa.types.is_null(value.type)):
+        raise InputError(f"column value must be boolean, not {value.type}")
+    columns["value"] = value.cast(pa.bool_())
     columns["ts"] = _instants(batch.column("ts"), fail)
 
     for name in EVENT_COLUMNS:
