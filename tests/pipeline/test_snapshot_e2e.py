@@ -9,13 +9,18 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from tamis.errors import SnapshotError
+from tamis.keys import PseudonymKey
+from tamis.pipeline.build import BuildRequest
 from tamis.pipeline.manifest import verify_snapshot
+from tamis.policy import load_policy
 from tamis_testing import TEST_KEY_HEX, write_export
 
 CUTOFF = "2026-01-01T00:00:00Z"
@@ -255,36 +260,47 @@ def test_existing_output_needs_force(small_export: Path, tmp_path: Path) -> None
     tamis(*args, "--force")
 
 
+def _refused(export: Path, out: Path, cutoff: str) -> str:
+    """``tamis snapshot build`` with the minimal policy, expected to stop with a one-line error
+    and to publish nothing: that error."""
+    result = tamis(
+        "snapshot",
+        "build",
+        "--export",
+        str(export),
+        "--policy",
+        "minimal",
+        "--cutoff",
+        cutoff,
+        "--out",
+        str(out),
+        check=False,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert not out.exists()
+    return result.stderr
+
+
 def test_errors_are_one_line_messages(small_export: Path, tmp_path: Path) -> None:
-    result = tamis(
-        "snapshot",
-        "build",
-        "--export",
-        str(small_export),
-        "--policy",
-        "minimal",
-        "--cutoff",
-        "2026-01-01T00:00:00",
-        "--out",
-        str(tmp_path / "s"),
-        check=False,
-    )
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr and "not RFC 3339 with an offset" in result.stderr
-    result = tamis(
-        "snapshot",
-        "build",
-        "--export",
-        str(tmp_path / "nowhere"),
-        "--policy",
-        "minimal",
-        "--cutoff",
-        CUTOFF,
-        "--out",
-        str(tmp_path / "s"),
-        check=False,
-    )
-    assert result.returncode == 1 and "required table members is missing" in result.stderr
+    error = _refused(small_export, tmp_path / "s", "2026-01-01T00:00:00")
+    assert "not RFC 3339 with an offset" in error
+    error = _refused(tmp_path / "nowhere", tmp_path / "s", CUTOFF)
+    assert "required table members is missing" in error
+
+
+def test_a_cutoff_in_the_future_is_refused(small_export: Path, tmp_path: Path) -> None:
+    # members may still object before it: no snapshot may claim consent as of a time to come
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    error = _refused(small_export, tmp_path / "s", soon.isoformat())
+    assert "is in the future" in error and "members may still object" in error
+    with pytest.raises(SnapshotError, match="needs a time zone"):
+        BuildRequest(
+            small_export,
+            tmp_path / "s",
+            load_policy("minimal"),
+            datetime(2026, 1, 1),
+            PseudonymKey(bytes(32), "test"),
+        )
 
 
 def test_unattributable_broken_consent_line_stops_the_build(

@@ -97,6 +97,19 @@ class BuildRequest:
     workers: int = 1  # processes for the text stages (output is the same for any number)
     observers: tuple[BuildObserver, ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.cutoff.tzinfo is None:
+            raise SnapshotError("the cutoff needs a time zone (e.g. 2026-01-01T00:00:00Z)")
+        now = datetime.now(UTC)
+        if self.cutoff > now:
+            # Members may still object before such a cutoff: a snapshot "as of" it would claim
+            # a consent state that is not known yet, and miss every objection still to come.
+            raise SnapshotError(
+                f"the cutoff {format_instant(self.cutoff)} is in the future (now "
+                f"{format_instant(now)}): the consent state at it is not known yet, since "
+                "members may still object before it; choose a cutoff no later than now"
+            )
+
     @property
     def purpose_name(self) -> str:
         if self.purpose:
