@@ -361,6 +361,23 @@ def test_import_validates_batches(registry: ConsentRegistry, make_batch: MakeBat
     assert _count(registry) == 0
 
 
+def test_an_event_dated_in_the_future_is_refused(
+    registry: ConsentRegistry, make_batch: MakeBatch
+) -> None:
+    # an "allow" dated next year would, once next year comes, undo an objection made meanwhile
+    now = datetime.now(UTC)
+    with pytest.raises(InputError, match="is later than now"):
+        registry.set("m1", True, at=now + timedelta(days=365))
+    ahead = registry.set("m1", False, at=now + timedelta(minutes=1))  # a clock a little ahead
+    assert ahead.value is False
+    later = (now + timedelta(days=1)).isoformat()
+    rows = [("e1", "m2", True, T0), ("e2", "m2", True, later)]
+    with pytest.raises(InputError, match=r"^f:2: ts .* is later than now"):
+        registry.import_batches([make_batch(rows, file="f")])
+    assert [e.event_id for e in registry.history("m1")] == [ahead.event_id]
+    assert registry.history("m2") == []
+
+
 def test_import_accepts_other_zones_and_units(registry: ConsentRegistry) -> None:
     paris = pa.array([datetime(2025, 11, 3, 11, tzinfo=UTC)], pa.timestamp("ns", tz="Europe/Paris"))
     table = pa.RecordBatch.from_pydict(
@@ -675,7 +692,7 @@ def test_instants_round_trip_exactly(registry: ConsentRegistry, make_batch: Make
         "1969-12-31T23:59:59.999999Z",  # before the epoch
         "1900-02-28T12:00:00.000001-05:00",
         "2025-11-03T00:00:00.123456+14:00",
-        "9999-12-31T23:59:59.999999Z",
+        "2025-12-31T23:59:59.999999-12:00",  # (events dated in the future are refused)
         "0001-01-01T00:00:00Z",
     ]
     rows = [(f"e{i}", f"m{i}", True, ts) for i, ts in enumerate(stamps)]

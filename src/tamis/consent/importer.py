@@ -28,7 +28,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from tamis.consent import log as consent_log
-from tamis.consent.model import ConsentEvent, ImportSummary
+from tamis.consent.model import MAX_CLOCK_SKEW, ConsentEvent, ImportSummary, future_ts
 from tamis.consent.schema import (
     Instant,
     consent_events,
@@ -53,7 +53,9 @@ _MAX_TS = pa.scalar(253402300799999999, ARROW_TS)  # 9999-12-31T23:59:59.999999Z
 Chunk = tuple[pa.RecordBatch | None, Sequence[Mapping[str, Any]]]
 
 
-def normalize_batch(batch: pa.RecordBatch, *, first_line: int) -> pa.RecordBatch:
+def normalize_batch(
+    batch: pa.RecordBatch, *, first_line: int, recorded_at: datetime | None = None
+) -> pa.RecordBatch:
     """The batch as the registry stores it: the event columns typed as in ``CONSENT_EVENTS``
     (``ts`` as ``timestamp[us, UTC]``), plus ``_file`` and ``_line``; checked for the contract.
 
@@ -94,6 +96,11 @@ def normalize_batch(batch: pa.RecordBatch, *, first_line: int) -> pa.RecordBatch
         raise InputError(f"column value must be boolean, not {value.type}")
     columns["value"] = value.cast(pa.bool_())
     columns["ts"] = _instants(batch.column("ts"), fail)
+    now = recorded_at or datetime.now(UTC)
+    future = pc.greater(columns["ts"], pa.scalar(now + MAX_CLOCK_SKEW, ARROW_TS))
+    if pc.any(future).as_py():
+        i = pc.index(pc.fill_null(future, False), True).as_py()
+        raise fail(i, future_ts(columns["ts"][i].as_py(), now) or "ts is in the future", "ts")
 
     for name in EVENT_COLUMNS:
         nulls = pc.is_null(columns[name])
@@ -180,7 +187,7 @@ def run_import(
     rejected = 0
     for batch, rejects in chunks:
         if batch is not None and batch.num_rows:
-            normalized = normalize_batch(batch, first_line=staged + 1)
+            normalized = normalize_batch(batch, first_line=staged + 1, recorded_at=recorded_at)
             stage.load(normalized)
             staged += normalized.num_rows
         if rejects:

@@ -10,7 +10,7 @@ No event: ``None``, the jurisdiction's default applies (the snapshot builder kno
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Literal
 
 import pyarrow as pa
@@ -20,6 +20,11 @@ from tamis.sources.schema import CONSENT_CHANNELS
 from tamis.timefmt import ARROW_TS, format_instant, parse_instant
 
 GENAI_TRAINING = "genai_training"
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""How far past the registry's clock an event's ``ts`` may be (the platform's clock may run a
+little ahead). Further is refused: a member acts before their choice is recorded, and an event
+dated in the future would, once that date comes, outrank every choice made in between (an
+"allow" dated next year would undo an objection made next month)."""
 
 # Columns of bulk_state() and invalid_members().
 STATE_SCHEMA = pa.schema(
@@ -108,7 +113,9 @@ class ConsentEvent:
                 f"unknown channel {channel!r}; expected one of {', '.join(CONSENT_CHANNELS)}",
                 field="channel",
             )
-        return cls(event_id, member_id, setting, value, to_instant(ts, what="ts"), channel)
+        instant = to_instant(ts, what="ts")
+        check_not_future(instant, datetime.now(UTC))
+        return cls(event_id, member_id, setting, value, instant, channel)
 
     CONTENT_FIELDS: ClassVar[tuple[str, ...]] = ("member_id", "setting", "value", "ts", "channel")
 
@@ -120,6 +127,25 @@ class ConsentEvent:
             if mine != theirs:
                 out.append(f"{name} {_show(mine)} (recorded) vs {_show(theirs)} (new)")
         return out
+
+
+def future_ts(ts: datetime, now: datetime) -> str | None:
+    """Why an event dated ``ts`` may not be recorded at ``now`` (later than ``now`` plus
+    :data:`MAX_CLOCK_SKEW`), or None."""
+    if ts <= now + MAX_CLOCK_SKEW:
+        return None
+    return (
+        f"ts {format_instant(ts)} is later than now ({format_instant(now)}): a consent event is "
+        "recorded after the member acted, and one dated in the future would outrank every "
+        "choice made before that date"
+    )
+
+
+def check_not_future(ts: datetime, now: datetime) -> None:
+    """Raise :class:`InputError` for an event dated in the future (:func:`future_ts`)."""
+    problem = future_ts(ts, now)
+    if problem is not None:
+        raise InputError(problem, field="ts")
 
 
 def _show(value: object) -> str:

@@ -399,9 +399,9 @@ def _castable(kind: str, t: pa.DataType) -> bool:
     if pa.types.is_null(t):
         return True
     if kind == "bool":
-        return pa.types.is_boolean(t)
+        return bool(pa.types.is_boolean(t))
     if kind == "number":
-        return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
     return True
 
 
