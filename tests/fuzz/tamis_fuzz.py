@@ -107,6 +107,9 @@ def check_jsonl(data: bytes, table: Table, workdir: Path | None = None) -> tuple
         for reject in chunk.rejects:
             _check_reject(reject, display, n_lines)
             line = reject["line"]
+            if seen.get(line) == "rejected":  # a line naming several members: one reject each
+                assert reject["member_id"] is not None, reject
+                continue
             assert line not in seen, f"line {line} came out twice ({seen[line]} and rejected)"
             assert line not in blank, f"blank line {line} rejected"
             seen[line] = "rejected"

@@ -167,18 +167,12 @@ def _slow_parse(
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            # Fail closed: a broken line that still names a member puts that member out.
-            member = _MEMBER_IN_RAW.search(line)
-            rejects.append(
-                _reject(
-                    name,
-                    number,
-                    None,
-                    f"not valid JSON ({exc.msg})",
-                    None,
-                    member.group(1).decode("utf-8", "replace") if member else None,
+            # Fail closed: a broken line that still names members puts each of them out.
+            named: list[str | None] = [*_members_named(line)]
+            for member in named or [None]:
+                rejects.append(
+                    _reject(name, number, None, f"not valid JSON ({exc.msg})", None, member)
                 )
-            )
             continue
         if not isinstance(obj, dict):
             rejects.append(_reject(name, number, None, "a line must be a JSON object", None))
@@ -259,7 +253,18 @@ def _arrow_parse(
             None,
             f"refused by the JSON reader ({error.removeprefix('JSON parse error: ')})",
         )
-    rejects.append(_reject(name, line.number, field, reason, line.key, line.member_id))
+    # {"member_id": "a", ..., "member_id": "b"}: both members are out, one reject each
+    named: list[str | None] = [
+        m for m in dict.fromkeys([*_members_named(line.text), line.member_id]) if m is not None
+    ]
+    for member in named or [None]:
+        rejects.append(_reject(name, line.number, field, reason, line.key, member))
+
+
+def _members_named(line: bytes) -> list[str]:
+    """The member ids a raw line names (``"member_id": "..."``, unescaped), first first."""
+    found = (m.decode("utf-8", "replace") for m in _MEMBER_IN_RAW.findall(line))
+    return list(dict.fromkeys(found))
 
 
 def _type_problem(column: Column, value: Any) -> str | None:
