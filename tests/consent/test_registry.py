@@ -378,6 +378,23 @@ def test_an_event_dated_in_the_future_is_refused(
     assert registry.history("m2") == []
 
 
+def test_an_event_stored_with_a_future_date_makes_its_member_invalid(
+    registry: ConsentRegistry, make_batch: MakeBatch
+) -> None:
+    # such events are refused on entry (ConsentEvent.create); one recorded before that check,
+    # made here without it, is caught on reading
+    rows = [("e1", "m1", False, T0), ("e3", "m2", True, T0)]
+    registry.import_batches([make_batch(rows)])
+    next_year = datetime.now(UTC) + timedelta(days=365)
+    registry.append_many([ConsentEvent("e2", "m1", "genai_training", True, next_year, "api")])
+    (invalid,) = registry.invalid_members().to_pylist()
+    assert invalid["member_id"] == "m1" and invalid["rejects"] == 0
+    assert invalid["reason"].startswith("event e2: ts ")
+    assert "is later than its recording" in invalid["reason"]
+    assert registry.state("m1", T0).invalid and not registry.state("m2", T0).invalid
+    assert registry.stats().invalid_members == 1
+
+
 def test_import_accepts_other_zones_and_units(registry: ConsentRegistry) -> None:
     paris = pa.array([datetime(2025, 11, 3, 11, tzinfo=UTC)], pa.timestamp("ns", tz="Europe/Paris"))
     table = pa.RecordBatch.from_pydict(

@@ -129,15 +129,15 @@ class ConsentEvent:
         return out
 
 
-def future_ts(ts: datetime, now: datetime) -> str | None:
+def future_ts(ts: datetime, now: datetime, now_is: str = "now") -> str | None:
     """Why an event dated ``ts`` may not be recorded at ``now`` (later than ``now`` plus
-    :data:`MAX_CLOCK_SKEW`), or None."""
+    :data:`MAX_CLOCK_SKEW`), or None. ``now_is`` names ``now`` in the message."""
     if ts <= now + MAX_CLOCK_SKEW:
         return None
     return (
-        f"ts {format_instant(ts)} is later than now ({format_instant(now)}): a consent event is "
-        "recorded after the member acted, and one dated in the future would outrank every "
-        "choice made before that date"
+        f"ts {format_instant(ts)} is later than {now_is} ({format_instant(now)}): a consent "
+        "event is recorded after the member acted, and one dated in the future would outrank "
+        "every choice made before that date"
     )
 
 

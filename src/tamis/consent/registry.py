@@ -53,6 +53,7 @@ from tamis.consent.model import (
     ImportSummary,
     MemberState,
     RegistryStats,
+    future_ts,
     to_instant,
 )
 from tamis.consent.schema import consent_events, consent_rejects, instant_text
@@ -389,6 +390,7 @@ class ConsentRegistry:
         with self._read("reading a member's state") as connection:
             row = connection.execute(query).first()
             is_invalid = bool(connection.execute(invalid).scalar())
+            is_invalid = is_invalid or bool(_dated_ahead(connection, member_id))
         decided_by = None if row is None else _event(row)
         value = None if decided_by is None else decided_by.value
         return MemberState(value=value, decided_by=decided_by, invalid=is_invalid)
@@ -460,16 +462,20 @@ class ConsentRegistry:
         )
         with self._read("listing invalid members") as connection:
             rows = connection.execute(query).all()
-        reasons = []
+            ahead = _dated_ahead(connection)
+        invalid: dict[str, tuple[str, int]] = {}
         for row in rows:
             where = row.file if row.line is None else f"{row.file}:{row.line}"
             more = f" (and {row.rejects - 1} more)" if row.rejects > 1 else ""
-            reasons.append(f"{where}: {row.reason}{more}")
+            invalid[row.member_id] = (f"{where}: {row.reason}{more}", row.rejects)
+        for member, why in ahead.items():
+            invalid.setdefault(member, (why, 0))
+        members = sorted(invalid)
         return pa.Table.from_arrays(
             [
-                pa.array([row.member_id for row in rows], pa.string()),
-                pa.array(reasons, pa.string()),
-                pa.array([row.rejects for row in rows], pa.int64()),
+                pa.array(members, pa.string()),
+                pa.array([invalid[m][0] for m in members], pa.string()),
+                pa.array([invalid[m][1] for m in members], pa.int64()),
             ],
             schema=INVALID_SCHEMA,
         )
@@ -502,17 +508,22 @@ class ConsentRegistry:
         )
         unresolved = _cr.c.resolved_at.is_(None)
         rejects_query = sa.select(
-            sa.func.count(),
-            sa.func.count().filter(_cr.c.member_id.is_(None)),
-            sa.func.count(sa.distinct(_cr.c.member_id)),
+            sa.func.count(), sa.func.count().filter(_cr.c.member_id.is_(None))
         ).where(unresolved)
+        rejected_members = (
+            sa.select(_cr.c.member_id).where(unresolved, _cr.c.member_id.is_not(None)).distinct()
+        )
         with self._read("computing statistics") as connection:
             counts = tuple(
                 EventCount(setting, bool(value), channel, int(n))
                 for setting, value, channel, n in connection.execute(counts_query)
             )
             events, members, first_ts, last_ts = connection.execute(totals_query).one()
-            open_rejects, unattributed, invalid = connection.execute(rejects_query).one()
+            open_rejects, unattributed = connection.execute(rejects_query).one()
+            invalid = len(
+                set(connection.execute(rejected_members).scalars())
+                | _dated_ahead(connection).keys()
+            )
         return RegistryStats(
             url=self.url,
             revision=self.revision,
@@ -525,6 +536,25 @@ class ConsentRegistry:
             unattributed_rejects=int(unattributed),
             invalid_members=int(invalid),
         )
+
+
+def _dated_ahead(connection: sa.Connection, member_id: str | None = None) -> dict[str, str]:
+    """Members with an event dated later than it was recorded, beyond the clock-skew allowance
+    (such events are refused on entry; a registry may hold some recorded before that check):
+    member -> why, for the first such event. Such an event outranks every choice made before its
+    date, so its member is invalid, as for a reject. Both instants are stored alike, so the
+    database compares them; the allowance is applied here."""
+    query = sa.select(_ce.c.member_id, _ce.c.event_id, _ce.c.ts, _ce.c.recorded_at).where(
+        _ce.c.ts > _ce.c.recorded_at
+    )
+    if member_id is not None:
+        query = query.where(_ce.c.member_id == member_id)
+    ahead: dict[str, str] = {}
+    for row in connection.execute(query.order_by(_ce.c.seq)):
+        problem = future_ts(row.ts, row.recorded_at, "its recording")
+        if problem is not None and row.member_id not in ahead:
+            ahead[row.member_id] = f"event {row.event_id}: {problem}"
+    return ahead
 
 
 _INSERT_EVENT = (
