@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -96,6 +97,7 @@ def consent_set(
 ) -> None:
     """Record a member's choice. Example: tamis consent set m42 --object --channel settings_page"""
     from tamis.consent import open_registry
+    from tamis.consent.model import future_ts
     from tamis.sources.schema import CONSENT_CHANNELS
 
     if allow == object_:
@@ -104,6 +106,10 @@ def consent_set(
         fail(f"unknown channel {channel!r}; channels: {', '.join(CONSENT_CHANNELS)}")
     with errors(), open_registry(db) as registry:
         when = instant(at, "--at") if at else None
+        if when is not None:
+            problem = future_ts(when, datetime.now(UTC))
+            if problem is not None:  # said in terms of the option, not of the event's field
+                fail(f"--at: {problem}")
         event = registry.set(member, allow, at=when, channel=channel, setting=setting)
     table = _event_table(f"recorded for {member}")
     _event_row(table, event)
