@@ -491,6 +491,41 @@ def test_consent_event_with_its_value_given_twice_puts_its_member_out(
     assert field == "value" and "appears more than once" in reason
 
 
+def test_auto_consent_stops_when_the_registry_holds_an_objection_the_export_lacks(
+    small_export: Path, tmp_path: Path
+) -> None:
+    # m1 objected on tamis' settings page (the registry); the export's events keep m1 in
+    db = tmp_path / "registry.db"
+    tamis("consent", "set", "m1", "--object", "--at", "2025-12-01T00:00:00Z", "--db", str(db))
+
+    def build(out: str, *consent: str) -> subprocess.CompletedProcess[str]:
+        return tamis(
+            "snapshot", "build", "--export", str(small_export), "--policy", "minimal",
+            "--cutoff", CUTOFF, "--out", str(tmp_path / f"snap-{out}"), "--db", str(db), "-q",
+            *consent, check=False,
+        )  # fmt: skip
+
+    stopped = build("auto")
+    assert stopped.returncode == 1 and "Traceback" not in stopped.stderr
+    assert "disagree" in stopped.stderr and "m1 objected" in stopped.stderr
+    assert "tamis consent import" in stopped.stderr and not (tmp_path / "snap-auto").exists()
+    # neither source alone has both objections (m1's in the registry, m2's in the export)
+    assert build("export", "--consent", "export").returncode == 0  # chosen knowingly
+    assert [r["record_id"] for r in _records(tmp_path / "snap-export")] == ["r1"]
+    assert build("registry", "--consent", "registry").returncode == 0
+    assert [r["record_id"] for r in _records(tmp_path / "snap-registry")] == ["r2"]
+    # as the error says: the export's events into the registry, then build from it
+    tamis("consent", "import", str(small_export / "consent_events.jsonl"), "--db", str(db))
+    assert build("both", "--consent", "registry").returncode == 0
+    assert _records(tmp_path / "snap-both") == []
+    # a registry that agrees (m2 objected in both) lets the automatic choice through
+    agreeing = tmp_path / "agreeing.db"
+    tamis("consent", "set", "m2", "--object", "--at", "2025-12-01T00:00:00Z", "--db", str(agreeing))
+    db.unlink()
+    agreeing.rename(db)
+    assert build("agreed").returncode == 0
+
+
 def test_content_digest_is_the_digest_of_the_data_files(small_export: Path, tmp_path: Path) -> None:
     from tamis.pipeline.digest import content_digest
 

@@ -367,5 +367,40 @@ def test_property_sample_through_spark(spark: Any, tmp_path: Path) -> None:
     _same_snapshot(tmp_path / "embedded", tmp_path / "spark")
 
 
+def test_auto_consent_stops_on_both_engines_when_the_registry_disagrees(
+    spark: Any, tmp_path: Path
+) -> None:
+    """m1 objected in the registry, the export's events keep m1 in: neither engine may build
+    from the export alone without being told to (``--consent export``)."""
+    from tamis.consent import open_registry
+    from tamis.errors import InputError
+
+    member = {"member_id": "m1", "country": "FR", "birth_date": "1980-05-05",
+              "created_at": "2020-01-01T00:00:00Z"}  # fmt: skip
+    post = {"record_id": "r1", "member_id": "m1", "kind": "post", "visibility": "public",
+            "created_at": "2025-06-01T00:00:00Z", "text": "bonjour", "lang": "fr"}  # fmt: skip
+    allow = {"event_id": "e1", "member_id": "m1", "setting": "genai_training", "value": True,
+             "ts": "2025-06-01T00:00:00Z", "channel": "settings_page"}  # fmt: skip
+    export = write_export(tmp_path / "export", [member], [post], [allow])
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    with open_registry(db) as registry:
+        registry.set("m1", False, at="2025-12-01T00:00:00Z", channel="settings_page")
+
+    def request(out: str, consent: str) -> BuildRequest:
+        return BuildRequest(
+            export_dir=export, out=tmp_path / out, policy=POLICY, cutoff=CUTOFF, key=load_key(),
+            consent=consent, registry_url=db,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    with pytest.raises(InputError, match=r"disagree.*m1 objected"):
+        build_snapshot(request("embedded", "auto"))
+    with pytest.raises(InputError, match=r"disagree.*m1 objected"):
+        _spark_build(spark, request("spark", "auto"), partitions=2)
+    assert not (tmp_path / "embedded").exists() and not (tmp_path / "spark").exists()
+    build_snapshot(request("embedded", "export"))
+    _spark_build(spark, request("spark", "export"), partitions=2)
+    assert set(_records(tmp_path / "spark")) == set(_records(tmp_path / "embedded")) == {"r1"}
+
+
 def test_workers_run_this_interpreter(spark: Any) -> None:
     assert os.environ["PYSPARK_PYTHON"] == sys.executable

@@ -520,8 +520,36 @@ class SnapshotBuilder:
         setting = self.request.policy.policy.purpose(self.purpose).setting
         known_settings = pa.array(sorted(self.request.policy.policy.settings), pa.string())
         if source == "export":
-            return self._consent_from_export(quarantine, setting, known_settings)
+            consent = self._consent_from_export(quarantine, setting, known_settings)
+            if self.request.consent == "auto":
+                self._check_registry_agrees(setting)
+            return consent
         return self._consent_from_registry(setting)
+
+    def _check_registry_agrees(self, setting: str) -> None:
+        """``--consent auto`` took the export's events: stop if a registry configured beside
+        them puts members out that the export keeps in (:func:`registry_beside_export`)."""
+        registry = registry_beside_export(self.request, self.cutoff, setting)
+        if registry is None:
+            return
+        state, invalid, shown = registry
+        self.con.register("registry_state", state.select(["member_id", "value"]))
+        self.con.register("registry_invalid", invalid.select(["member_id"]))
+        try:
+            out = self.con.sql(
+                semantics.registry_disagreement_sql(
+                    "members",
+                    "consent_state",
+                    "consent_invalid",
+                    "registry_state",
+                    "registry_invalid",
+                )
+            ).fetchall()
+        finally:
+            self.con.unregister("registry_state")
+            self.con.unregister("registry_invalid")
+        if out:
+            raise registry_disagreement(out, shown, self.request.export_dir)
 
     def _consent_from_export(
         self, quarantine: _Quarantine, setting: str, known_settings: pa.Array
@@ -1117,6 +1145,44 @@ class SnapshotBuilder:
             },
             "files": files,
         }
+
+
+def registry_beside_export(
+    request: BuildRequest, cutoff: datetime, setting: str
+) -> tuple[pa.Table, pa.Table, str] | None:
+    """With ``--consent auto`` and the export's ``consent_events`` read, a registry configured
+    beside them (``--db``, ``$TAMIS_DB``) may still hold what puts members out: an objection
+    recorded on tamis' own settings page, an unresolved reject. Its state at the cutoff, its
+    invalid members and its URL, or None when no registry is configured."""
+    from tamis.consent.location import build_registry_url
+
+    url = build_registry_url(request.registry_url)
+    if url is None:
+        return None
+    from tamis.consent import open_registry
+
+    with open_registry(url) as registry:
+        return (
+            registry.bulk_state(cutoff, setting=setting),
+            registry.invalid_members(),
+            registry.url,
+        )
+
+
+def registry_disagreement(rows: list[tuple[Any, ...]], shown: str, export_dir: Path) -> InputError:
+    """The error that stops a ``--consent auto`` build whose registry puts members out that the
+    export keeps in (``rows``: ``member_id, why``): silently building from the export alone
+    would lose their objections."""
+    examples = ", ".join(f"{member} {why}" for member, why in rows[:5])
+    return InputError(
+        f"the export's consent_events and the registry {shown} disagree: at the cutoff the "
+        f"registry puts {len(rows)} member(s) of the export out that the export keeps in "
+        f"({examples}{', ...' if len(rows) > 5 else ''}); an objection could be lost, so the "
+        "build stops. Neither source alone has every choice: import the export's events into "
+        "the registry (tamis consent import) and build with --consent registry, or pass "
+        "--consent export to use the export's events alone",
+        file=str(export_dir),
+    )
 
 
 def _profile_text(batch: pa.RecordBatch, fields: tuple[str, ...]) -> pa.Array:

@@ -80,6 +80,25 @@ def consent_state_sql(events: str, setting_param: str, cutoff_param: str) -> str
     """  # nosec B608  # constant names, quoted literals
 
 
+def registry_disagreement_sql(
+    members: str, export_state: str, export_invalid: str, registry_state: str, registry_invalid: str
+) -> str:
+    """Members of the export whom a registry puts out at the cutoff (an objection, an
+    unresolved reject) while the export's own consent events keep them in: ``member_id, why``.
+    Building from the export alone would lose those objections (``--consent auto``)."""
+    kept_in_by_export = f"""member_id IN (SELECT member_id FROM {members})
+          AND member_id NOT IN (SELECT member_id FROM {export_state} WHERE NOT value)
+          AND member_id NOT IN (SELECT member_id FROM {export_invalid})"""
+    return f"""
+        SELECT member_id, 'objected' AS why FROM {registry_state}
+        WHERE NOT value AND {kept_in_by_export}
+        UNION ALL
+        SELECT member_id, 'has an unresolved reject' AS why FROM {registry_invalid}
+        WHERE {kept_in_by_export}
+        ORDER BY member_id
+    """  # nosec B608  # constant names
+
+
 def member_eligibility_sql(
     members: str,
     country_rules: str,

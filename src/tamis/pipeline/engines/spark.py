@@ -57,6 +57,8 @@ from tamis.pipeline.build import (
     _Quarantine,
     _Tally,
     build_stages,
+    registry_beside_export,
+    registry_disagreement,
 )
 from tamis.pipeline.digest import ContentDigest
 from tamis.pipeline.engines import _arrow_tasks as tasks
@@ -373,8 +375,35 @@ class SparkEngine:
     ) -> tuple[dict[str, Any], DataFrame, DataFrame]:
         setting = self.request.policy.policy.purpose(self.purpose).setting
         if self._consent_source() == "export":
-            return self._consent_from_export(quarantine, members, setting)
+            report, state, invalid = self._consent_from_export(quarantine, members, setting)
+            if self.request.consent == "auto":
+                self._check_registry_agrees(members, state, invalid, setting)
+            return report, state, invalid
         return self._consent_from_registry(members, setting)
+
+    def _check_registry_agrees(
+        self, members: DataFrame, state: DataFrame, invalid: DataFrame, setting: str
+    ) -> None:
+        """As the embedded engine: stop if a registry beside the export's events puts members
+        out that the export keeps in (:func:`~tamis.pipeline.build.registry_beside_export`)."""
+        registry = registry_beside_export(self.request, self.cutoff, setting)
+        if registry is None:
+            return
+        registry_state, registry_invalid, shown = registry
+        out = self._sql(
+            semantics.registry_disagreement_sql(
+                self._view("members_ids", members.select("member_id")),
+                self._view("export_state", state),
+                self._view("export_invalid", invalid),
+                self._view(
+                    "registry_state", self._frame(registry_state.select(["member_id", "value"]))
+                ),
+                self._view("registry_invalid", self._frame(registry_invalid.select(["member_id"]))),
+            )
+        ).collect()
+        if out:
+            rows = [(r["member_id"], r["why"]) for r in out]
+            raise registry_disagreement(rows, shown, self.request.export_dir)
 
     def _consent_from_export(
         self, quarantine: _Quarantine, members: DataFrame, setting: str
