@@ -412,6 +412,37 @@ def test_import_accepts_other_zones_and_units(registry: ConsentRegistry) -> None
     assert registry.history("m1")[0].ts == datetime(2025, 11, 3, 11, tzinfo=UTC)
 
 
+def test_an_allow_less_than_a_microsecond_after_the_cutoff_stays_after_it(
+    registry: ConsentRegistry,
+) -> None:
+    # nanoseconds are rounded up on import, typed or text, and in ConsentEvent.create: an allow
+    # half a microsecond after the cutoff, truncated, would land on it and undo the objection
+    cutoff = "2026-01-01T00:00:00Z"
+    typed = pa.array([1767225600_000_000_500], pa.timestamp("ns", "UTC"))
+    for member, ts in (
+        ("m1", typed),
+        ("m2", pa.array(["2026-01-01T00:00:00.0000005Z"])),
+        ("m3", pa.array(["2026-01-01T01:00:00.000000001+01:00"])),
+    ):
+        objected = registry.set(member, False, at="2025-12-01T00:00:00Z")
+        allowed = pa.RecordBatch.from_pydict(
+            {"event_id": [f"{member}-allow"], "member_id": [member], "setting": ["genai_training"],
+             "value": [True], "ts": ts, "channel": ["settings_page"]}
+        )  # fmt: skip
+        registry.import_batches([allowed])
+        assert registry.history(member)[-1].ts == datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
+        state = registry.state(member, cutoff)
+        assert state.value is False and state.decided_by == objected
+    event = ConsentEvent.create(
+        "e9", "m4", "genai_training", True, "2026-01-01T00:00:00.0000001Z", "api"
+    )
+    assert event.ts == datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
+    bulk = registry.bulk_state(_at(cutoff)).to_pylist()
+    assert {r["member_id"]: r["value"] for r in bulk} == {"m1": False, "m2": False, "m3": False}
+    with pytest.raises(TimestampError, match="more precise than a microsecond"):
+        registry.state("m1", "2026-01-01T00:00:00.0000005Z")  # an as-of people type
+
+
 def test_import_parses_text_instants(registry: ConsentRegistry) -> None:
     rows = {
         "event_id": ["e1", "e2"],

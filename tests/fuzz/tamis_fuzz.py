@@ -183,19 +183,28 @@ def check_policy(data: bytes) -> bool:
 
 
 def check_timestamp(text: str) -> datetime | None:
-    """Scalar and vectorised parsing agree, and fail only with TimestampError."""
+    """Scalar and vectorised parsing agree in each rounding, and fail only with TimestampError;
+    an instant finer than a microsecond is refused unless a rounding is asked for."""
     from tamis.timefmt import format_instant, parse_instant, parse_instants
 
+    value: datetime | None = None
+    for mode in ("floor", "ceil"):
+        try:
+            value = parse_instant(text, sub_microsecond=mode)  # type: ignore[arg-type]
+        except TimestampError as exc:
+            assert str(exc).strip()
+            value = None
+        if value is not None:
+            assert value.tzinfo is not None and value.utcoffset() == UTC.utcoffset(None)
+            assert parse_instant(format_instant(value)) == value  # canonical form round-trips
+        instants, ok = parse_instants(pa.array([text], pa.string()), sub_microsecond=mode)  # type: ignore[arg-type]
+        got = instants[0].as_py()
+        assert ok[0].as_py() is (value is not None), (text, mode, value, got)
+        assert got == value, (text, mode, value, got)
+    floor = parse_instants(pa.array([text], pa.string()))[0][0].as_py()
     try:
-        value: datetime | None = parse_instant(text)
-    except TimestampError as exc:
-        assert str(exc).strip()
-        value = None
-    if value is not None:
-        assert value.tzinfo is not None and value.utcoffset() == UTC.utcoffset(None)
-        assert parse_instant(format_instant(value)) == value  # canonical form round-trips
-    instants, ok = parse_instants(pa.array([text], pa.string()))
-    got = instants[0].as_py()
-    assert ok[0].as_py() is (value is not None), (text, value, got)
-    assert got == value, (text, value, got)
-    return value
+        refused = parse_instant(text)
+    except TimestampError:
+        refused = None
+    assert refused is None or refused == floor == value, (text, refused, floor, value)
+    return refused

@@ -44,6 +44,8 @@ def rfc3339_like(draw: st.DrawFn) -> str:
 @example("9999-12-31T23:59:59-01:00")  # after year 9999 in UTC
 @example("2024-02-29T24:00:00Z")
 @example("2025-06-01T12:00:60Z")
+@example("9999-12-31T23:59:59.9999999Z")  # rounded up: after year 9999
+@example("1969-12-31T23:59:59.9999995-00:30")  # before 1970: floor is not toward zero
 @example("\u0662\u0660\u0662\u0665-\u0660\u0661-\u0660\u0661T00:00:00Z")  # Arabic-Indic digits
 def test_shaped_timestamps(text: str) -> None:
     count("timestamps.shaped")

@@ -551,3 +551,41 @@ def test_content_digest_is_the_digest_of_the_data_files(small_export: Path, tmp_
     assert manifest["records"]["included"] == sum(
         f["rows"] for f in manifest["files"] if f["path"].startswith("data/")
     )
+
+
+@pytest.mark.parametrize("form", ["jsonl", "parquet"])
+def test_an_allow_less_than_a_microsecond_after_the_cutoff_changes_nothing(
+    tmp_path: Path, form: str
+) -> None:
+    # m1 objected, then allowed again half a microsecond after the cutoff: at the cutoff m1 had
+    # objected. Truncated to the microsecond, the allow would land on the cutoff and count.
+    objected = {
+        "event_id": "e1",
+        "member_id": "m1",
+        "setting": "genai_training",
+        "value": False,
+        "ts": "2025-12-01T00:00:00Z",
+        "channel": "settings_page",
+    }
+    allowed = {**objected, "event_id": "e2", "value": True, "ts": "2026-01-01T00:00:00.0000005Z"}
+    export = write_export(tmp_path / "export", [_member(1)], [_content(1, 1)], [objected, allowed])
+    if form == "parquet":  # the same events as a typed nanosecond column
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        (export / "consent_events.jsonl").unlink()
+        ns = [1764547200_000_000_000, 1767225600_000_000_500]
+        pq.write_table(
+            pa.table({
+                "event_id": ["e1", "e2"], "member_id": ["m1", "m1"],
+                "setting": ["genai_training"] * 2, "value": [False, True],
+                "ts": pa.array(ns, pa.timestamp("ns", "UTC")), "channel": ["settings_page"] * 2,
+            }),
+            export / "consent_events.parquet",
+        )  # fmt: skip
+    snap = tmp_path / "snap"
+    tamis("snapshot", "build", "--export", str(export), "--policy", "minimal",
+          "--cutoff", CUTOFF, "--out", str(snap), "-q")  # fmt: skip
+    assert _records(snap) == []
+    manifest = json.loads((snap / "manifest.json").read_text())
+    assert manifest["members"]["excluded_by_reason"] == {"objected": 1}

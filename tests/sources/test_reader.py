@@ -87,8 +87,34 @@ def test_timestamps_are_instants_in_utc(tmp_path: Path) -> None:
     assert [v["ts"] for v in valid] == [
         datetime(2025, 11, 2, 23, 30, tzinfo=UTC),
         datetime(2025, 11, 2, 23, 30, tzinfo=UTC),
-        datetime(2025, 11, 2, 23, 30, 0, 123456, tzinfo=UTC),
+        # a consent event finer than a microsecond is rounded up (docs/snapshots.md, Input)
+        datetime(2025, 11, 2, 23, 30, 0, 123457, tzinfo=UTC),
     ]
+
+
+@pytest.mark.parametrize("form", ["jsonl", "parquet"])
+def test_finer_than_a_microsecond_consent_rounds_up_and_content_down(
+    tmp_path: Path, form: str
+) -> None:
+    text = "2025-12-31T23:59:59.999999500Z"
+    ns = 1767225599_999_999_500
+    event = _event(1, ts=text)
+    post = {"record_id": "r1", "member_id": "m1", "kind": "post", "created_at": text,
+            "text": "x", "visibility": "public"}  # fmt: skip
+    if form == "jsonl":
+        events = write_jsonl(tmp_path / "consent_events.jsonl", [event])
+        content = write_jsonl(tmp_path / "content.jsonl", [post])
+    else:
+        events, content = tmp_path / "consent_events.parquet", tmp_path / "content.parquet"
+        for path, row, column in ((events, event, "ts"), (content, post, "created_at")):
+            table = pa.Table.from_pylist([row]).set_column(
+                list(row).index(column), column, pa.array([ns], pa.timestamp("ns", "UTC"))
+            )
+            pq.write_table(table, path)
+    assert _read(events)[0][0]["ts"] == datetime(2026, 1, 1, tzinfo=UTC)
+    assert _read(content, CONTENT)[0][0]["created_at"] == datetime(
+        2025, 12, 31, 23, 59, 59, 999999, tzinfo=UTC
+    )
 
 
 def test_blank_lines_keep_line_numbers_right(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ from tamis.consent.schema import (
 )
 from tamis.errors import ConsentConflictError, InputError
 from tamis.sources.schema import CONSENT_CHANNELS, CONSENT_EVENTS
-from tamis.timefmt import ARROW_TS, format_instant, parse_instants
+from tamis.timefmt import ARROW_TS, format_instant, parse_instants, to_microseconds
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(CONSENT_EVENTS.names)
 STAGE_COLUMNS: tuple[str, ...] = (*EVENT_COLUMNS, "_file", "_line")
@@ -125,7 +125,7 @@ def normalize_batch(
 
 def _instants(array: pa.Array, fail: Any) -> pa.Array:
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        instants, ok = parse_instants(array.cast(pa.string()))
+        instants, ok = parse_instants(array.cast(pa.string()), sub_microsecond="ceil")
         bad = pc.invert(pc.fill_null(ok, True))
         if pc.any(bad).as_py():
             i = pc.index(bad, True).as_py()
@@ -138,7 +138,12 @@ def _instants(array: pa.Array, fail: Any) -> pa.Array:
             "column ts holds timestamps without a time zone; they are ambiguous "
             "(give the column a time zone, e.g. timestamp[us, UTC])"
         )
-    instants = array.cast(ARROW_TS, safe=False)  # any zone -> UTC; nanoseconds are truncated
+    try:  # any zone -> UTC; nanoseconds rounded up, as the export reader does
+        instants = to_microseconds(array, "ceil")
+    except pa.ArrowInvalid:
+        raise InputError(
+            "column ts holds instants beyond the range of microsecond timestamps"
+        ) from None
     out_of_range = pc.or_kleene(pc.less(instants, _MIN_TS), pc.greater(instants, _MAX_TS))
     if pc.any(out_of_range).as_py():
         i = pc.index(pc.fill_null(out_of_range, False), True).as_py()

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from tamis.errors import InputError, TimestampError
 from tamis.sources.schema import CONSENT_CHANNELS
-from tamis.timefmt import ARROW_TS, format_instant, parse_instant
+from tamis.timefmt import ARROW_TS, SubMicrosecond, format_instant, parse_instant
 
 GENAI_TRAINING = "genai_training"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -58,10 +58,13 @@ REJECTS_SCHEMA = pa.schema(
 )
 
 
-def to_instant(value: datetime | str, *, what: str = "timestamp") -> datetime:
-    """An aware UTC datetime from an aware datetime (any offset) or RFC 3339 text with an offset."""
+def to_instant(
+    value: datetime | str, *, what: str = "timestamp", sub_microsecond: SubMicrosecond = "refuse"
+) -> datetime:
+    """An aware UTC datetime from an aware datetime (any offset) or RFC 3339 text with an offset
+    (finer than a microsecond: see :mod:`tamis.timefmt`)."""
     if isinstance(value, str):
-        return parse_instant(value, what=what)
+        return parse_instant(value, what=what, sub_microsecond=sub_microsecond)
     if not isinstance(value, datetime):
         raise TimestampError(
             f"{what} must be a datetime or RFC 3339 text, not {type(value).__name__}"
@@ -113,7 +116,7 @@ class ConsentEvent:
                 f"unknown channel {channel!r}; expected one of {', '.join(CONSENT_CHANNELS)}",
                 field="channel",
             )
-        instant = to_instant(ts, what="ts")
+        instant = to_instant(ts, what="ts", sub_microsecond="ceil")  # as the export reader
         check_not_future(instant, datetime.now(UTC))
         return cls(event_id, member_id, setting, value, instant, channel)
 

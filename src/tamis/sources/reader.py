@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from tamis.errors import InputError
 from tamis.sources.schema import Column, Table
-from tamis.timefmt import ARROW_TS, parse_instants
+from tamis.timefmt import parse_instants, to_microseconds
 
 BLOCK_BYTES = 8 << 20
 PARQUET_BATCH_ROWS = 65_536
@@ -371,8 +371,16 @@ def _parquet_column(values: pa.Array, column: Column, name: str) -> pa.Array:
                 file=name,
                 field=column.name,
             )
-        # typed: validation keeps it as is; nanoseconds are truncated, as in text timestamps
-        return values.cast(ARROW_TS, safe=False)
+        # typed: validation keeps it as is; nanoseconds are rounded as in text timestamps
+        try:
+            return to_microseconds(values, column.sub_microsecond)
+        except pa.ArrowInvalid:
+            raise InputError(
+                f"column has type {t} with instants beyond what microseconds hold "
+                "(about 290,000 years either side of 1970)",
+                file=name,
+                field=column.name,
+            ) from None
     if column.kind == "date" and pa.types.is_date(t):
         return values.cast(pa.date32())
     target = _RAW_TYPES[column.kind]
@@ -458,7 +466,7 @@ def _validate(
             bad = pc.and_(bad, pc.is_valid(col))
             flag(bad, c.name, quoted(col, f"' is not one of {', '.join(c.allowed)}"))
         if c.kind == "timestamp":
-            instants, ok = parse_instants(col)
+            instants, ok = parse_instants(col, sub_microsecond=c.sub_microsecond)
             flag(
                 pc.invert(pc.fill_null(ok, True)),
                 c.name,

@@ -7,6 +7,7 @@ plus the rules a row must meet. Readers, the synthetic platform and the pipeline
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pyarrow as pa
 
@@ -30,13 +31,15 @@ class Column:
     """One column of an export table.
 
     ``kind`` is how the raw value is checked: ``string``, ``timestamp`` (RFC 3339 with offset),
-    ``date`` (YYYY-MM-DD), ``bool``, ``number`` or ``string_list``.
+    ``date`` (YYYY-MM-DD), ``bool``, ``number`` or ``string_list``. ``sub_microsecond`` is how a
+    timestamp finer than a microsecond is rounded (see :mod:`tamis.timefmt`).
     """
 
     name: str
     kind: str
     required: bool = False
     allowed: tuple[str, ...] | None = None
+    sub_microsecond: Literal["floor", "ceil"] = "floor"
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -142,7 +145,8 @@ CONSENT_EVENTS = Table(
         Column("member_id", "string", required=True),
         Column("setting", "string", required=True),
         Column("value", "bool", required=True),
-        Column("ts", "timestamp", required=True),
+        # rounded up: against a cutoff (a whole microsecond) ts <= cutoff stays exact
+        Column("ts", "timestamp", required=True, sub_microsecond="ceil"),
         Column("channel", "string", required=True, allowed=CONSENT_CHANNELS),
     ),
     key="event_id",
