@@ -150,6 +150,9 @@ def test_build_with_each_preset(small_export: Path, tmp_path: Path) -> None:
     assert row["member_ref"] != "m1" and len(str(row["member_ref"])) == 32
     manifest = json.loads((minimal / "manifest.json").read_text())
     assert manifest["consent"]["source"] == "export"
+    # no registry anywhere: no erasure could be checked, and the build says so
+    assert manifest["consent"]["erasures"] == {"registry": None, "tombstones": 0}
+    assert "no erasure tombstone was checked" in " ".join(out.stdout.split())
     by_kind = manifest["records"]["excluded_by_reason_and_kind"]
     content_kinds = {"post", "message", "search_query"}
     content_reasons = {

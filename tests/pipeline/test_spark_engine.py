@@ -404,3 +404,35 @@ def test_auto_consent_stops_on_both_engines_when_the_registry_disagrees(
 
 def test_workers_run_this_interpreter(spark: Any) -> None:
     assert os.environ["PYSPARK_PYTHON"] == sys.executable
+
+
+@pytest.mark.parametrize("consent", ["export", "registry"])
+def test_an_erased_member_is_out_on_both_engines(spark: Any, tmp_path: Path, consent: str) -> None:
+    """m1's data was erased (a tombstone in the registry): whatever the export still holds and
+    wherever consent comes from, neither engine may put it back into a snapshot."""
+    from tamis.consent import open_registry
+    from tamis.rights import RightsDesk
+
+    members = [{"member_id": m, "country": "FR", "birth_date": "1980-05-05",
+                "created_at": "2020-01-01T00:00:00Z"} for m in ("m1", "m2")]  # fmt: skip
+    posts = [{"record_id": f"r{i}", "member_id": f"m{i}", "kind": "post", "visibility": "public",
+              "created_at": "2025-06-01T00:00:00Z", "text": "bonjour", "lang": "fr"}
+             for i in (1, 2)]  # fmt: skip
+    export = write_export(tmp_path / "export", members, posts, [] if consent == "export" else None)
+    db = f"sqlite:///{tmp_path / 'registry.db'}"
+    with open_registry(db) as registry:
+        RightsDesk(registry, load_key()).erase("m1", datetime(2025, 12, 1, tzinfo=UTC))
+
+    def request(out: str) -> BuildRequest:
+        return BuildRequest(
+            export_dir=export, out=tmp_path / out, policy=POLICY, cutoff=CUTOFF, key=load_key(),
+            consent=consent, registry_url=db,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    build_snapshot(request("embedded"))
+    _spark_build(spark, request("spark"), partitions=2)
+    for engine in ("embedded", "spark"):
+        assert set(_records(tmp_path / engine)) == {"r2"}, engine
+        manifest = _manifest(tmp_path / engine)
+        assert manifest["members"]["excluded_by_reason"] == {"erased": 1}
+        assert manifest["consent"]["erasures"] == {"registry": db, "tombstones": 1}

@@ -118,6 +118,16 @@ def print_summary(manifest: dict[str, Any], out: Path) -> None:
         f"consent from [bold]{consent['source']}[/] "
         f"({consent.get('registry', 'consent_events table')})"
     )
+    erasures = consent.get("erasures")  # absent from manifests built before it was recorded
+    if erasures is not None:
+        if erasures["registry"] is None:
+            console.print(
+                "[bold yellow]erasures: no registry configured (--db, TAMIS_DB), so no erasure "
+                "tombstone was checked[/]"
+            )
+        else:
+            count, registry = erasures["tombstones"], erasures["registry"]
+            console.print(f"erasures: {count:,} tombstone(s) checked in {registry}")
     kinds = Table(title="records by kind")
     kinds.add_column("kind")
     kinds.add_column("in", justify="right")

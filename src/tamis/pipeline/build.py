@@ -423,6 +423,7 @@ class SnapshotBuilder:
         self.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         self.cutoff = request.cutoff.astimezone(UTC)
         self.report: dict[str, Any] = {}
+        self.erasures: dict[str, Any] = {}  # the manifest's consent.erasures, once read
         self.digest = ContentDigest(self.con)
         # Small batches spread the text stages over the workers; without stages, big ones.
         self.stage_batch_rows = STAGE_BATCH_ROWS if request.run_stages else CHUNK_ROWS
@@ -673,31 +674,14 @@ class SnapshotBuilder:
     def _count(self, relation: str) -> int:
         return int(self.con.sql(f"SELECT count(*) FROM {relation}").fetchall()[0][0])  # nosec B608  # constant names, quoted literals
 
-    def _erasures(self) -> pa.Table:
-        """Members whose data was erased (Art. 17): out of every build, whatever the export says.
-
-        Tombstones live in the registry with the rights requests (``tamis.rights``): the registry
-        of ``--db``, else ``$TAMIS_DB``, else the default one when it exists. Fails closed: a
-        registry that is configured but cannot be read stops the build."""
-        from tamis.consent.location import build_registry_url
-
-        url = build_registry_url(self.request.registry_url)
-        members: list[str] = []
-        if url is not None:
-            from tamis.consent import open_registry
-            from tamis.rights import erased_members
-
-            with open_registry(url) as registry:
-                members = erased_members(registry)
-        return pa.table({"member_id": pa.array(members, pa.string())})
-
     # --- eligibility ----------------------------------------------------------------------------
     def _eligibility(self) -> None:
         rules = semantics.rule_tables(self.request.policy.policy, self.purpose)
         for name, table in rules.items():
             self.con.register(name, table)
         self.record_rules = RecordRules.from_table(rules["record_rules"])
-        self.con.register("erased", self._erasures())
+        erased, self.erasures = erasure_tombstones(self.request)
+        self.con.register("erased", erased)
         elig = self.con.sql(
             semantics.member_eligibility_sql(
                 "members", "country_rules", "consent_state", "consent_invalid", "erased", "$cutoff"
@@ -985,6 +969,7 @@ class SnapshotBuilder:
                     self._load_members(quarantine)
                     consent = self._load_consent(quarantine)
                     self._eligibility()
+                    consent["erasures"] = self.erasures
                 finally:
                     prep.shutdown(wait=False)
                 writer = _DataWriter(ws.path / "data", request.rows_per_file)
@@ -1145,6 +1130,30 @@ class SnapshotBuilder:
             },
             "files": files,
         }
+
+
+def erasure_tombstones(request: BuildRequest) -> tuple[pa.Table, dict[str, Any]]:
+    """Members whose data was erased (Art. 17), out of every build whatever the export says,
+    and the manifest's account of where they came from (``consent.erasures``). Both engines.
+
+    Tombstones live in the registry with the rights requests (``tamis.rights``): the registry
+    of ``--db``, else ``$TAMIS_DB``, else the default one when it exists. Fails closed: a
+    registry that is configured but cannot be read stops the build. With no registry at all
+    there is nothing to read, and the manifest says so (``registry: null``)."""
+    from tamis.consent.location import build_registry_url
+
+    url = build_registry_url(request.registry_url)
+    members: list[str] = []
+    shown = None
+    if url is not None:
+        from tamis.consent import open_registry
+        from tamis.rights import erased_members
+
+        with open_registry(url) as registry:
+            members = erased_members(registry)
+            shown = registry.url
+    table = pa.table({"member_id": pa.array(members, pa.string())})
+    return table, {"registry": shown, "tombstones": len(members)}
 
 
 def registry_beside_export(

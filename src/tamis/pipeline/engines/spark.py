@@ -57,6 +57,7 @@ from tamis.pipeline.build import (
     _Quarantine,
     _Tally,
     build_stages,
+    erasure_tombstones,
     registry_beside_export,
     registry_disagreement,
 )
@@ -551,11 +552,12 @@ class SparkEngine:
         return report, state, invalid
 
     # --- eligibility ----------------------------------------------------------------------------
-    def _eligibility(self, members: DataFrame, state: DataFrame, invalid: DataFrame) -> DataFrame:
+    def _eligibility(
+        self, members: DataFrame, state: DataFrame, invalid: DataFrame, erased: pa.Table
+    ) -> DataFrame:
         from pyspark.sql.types import StringType, StructField, StructType
 
         rules = semantics.rule_tables(self.request.policy.policy, self.purpose)
-        erased = self._frame(pa.table({"member_id": pa.array([], pa.string())}))
         elig = self._sql(
             semantics.member_eligibility_sql(
                 self._view(
@@ -564,7 +566,7 @@ class SparkEngine:
                 self._view("country_rules", self._frame(rules["country_rules"])),
                 self._view("consent_state", state),
                 self._view("consent_invalid", invalid),
-                self._view("erased", erased),
+                self._view("erased", self._frame(erased)),
                 ":cutoff",
             ),
             cutoff=self.cutoff,
@@ -936,7 +938,8 @@ class SparkEngine:
             quarantine = _Quarantine(ws.path / "quarantine", self.tally)
             members = self._persist(self._load_members(quarantine))
             consent, state, invalid = self._load_consent(quarantine, members)
-            eligibility = self._eligibility(members, state, invalid)
+            erased, consent["erasures"] = erasure_tombstones(request)
+            eligibility = self._eligibility(members, state, invalid, erased)
             processed = self._process(self._records(members, eligibility))
             kept = processed.where("_t IS NULL").select(*RECORD_SCHEMA.names)
             self._tallies(processed, quarantine)
