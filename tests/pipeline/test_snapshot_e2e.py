@@ -152,7 +152,7 @@ def test_build_with_each_preset(small_export: Path, tmp_path: Path) -> None:
     assert manifest["consent"]["source"] == "export"
     # no registry anywhere: no erasure could be checked, and the build says so
     assert manifest["consent"]["erasures"] == {"registry": None, "tombstones": 0}
-    assert "no erasure tombstone was checked" in " ".join(out.stdout.split())
+    assert "no erasure tombstone was checked" in " ".join(out.stderr.split())
     by_kind = manifest["records"]["excluded_by_reason_and_kind"]
     content_kinds = {"post", "message", "search_query"}
     content_reasons = {
@@ -513,8 +513,16 @@ def test_auto_consent_stops_when_the_registry_holds_an_objection_the_export_lack
     assert "disagree" in stopped.stderr and "m1 objected" in stopped.stderr
     assert "tamis consent import" in stopped.stderr and not (tmp_path / "snap-auto").exists()
     # neither source alone has both objections (m1's in the registry, m2's in the export)
-    assert build("export", "--consent", "export").returncode == 0  # chosen knowingly
-    assert [r["record_id"] for r in _records(tmp_path / "snap-export")] == ["r1"]
+    chosen = build("export", "--consent", "export")  # knowingly: built, and said
+    assert chosen.returncode == 0 and [
+        r["record_id"] for r in _records(tmp_path / "snap-export")
+    ] == ["r1"]
+    assert "--consent export kept them in" in " ".join(chosen.stderr.split())
+    export_manifest = json.loads((tmp_path / "snap-export" / "manifest.json").read_text())
+    assert export_manifest["consent"]["registry_disagreement"] == {
+        "registry": f"sqlite:///{db}",
+        "members": 1,
+    }
     assert build("registry", "--consent", "registry").returncode == 0
     assert [r["record_id"] for r in _records(tmp_path / "snap-registry")] == ["r2"]
     # as the error says: the export's events into the registry, then build from it
@@ -527,6 +535,11 @@ def test_auto_consent_stops_when_the_registry_holds_an_objection_the_export_lack
     db.unlink()
     agreeing.rename(db)
     assert build("agreed").returncode == 0
+    agreed = json.loads((tmp_path / "snap-agreed" / "manifest.json").read_text())
+    assert agreed["consent"]["registry_disagreement"] == {
+        "registry": f"sqlite:///{db}",
+        "members": 0,
+    }
 
 
 def test_content_digest_is_the_digest_of_the_data_files(small_export: Path, tmp_path: Path) -> None:

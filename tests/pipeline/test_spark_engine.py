@@ -400,6 +400,9 @@ def test_auto_consent_stops_on_both_engines_when_the_registry_disagrees(
     build_snapshot(request("embedded", "export"))
     _spark_build(spark, request("spark", "export"), partitions=2)
     assert set(_records(tmp_path / "spark")) == set(_records(tmp_path / "embedded")) == {"r1"}
+    for engine in ("embedded", "spark"):  # built as chosen, the disagreement counted
+        disagreement = _manifest(tmp_path / engine)["consent"]["registry_disagreement"]
+        assert disagreement == {"registry": db, "members": 1}, engine
 
 
 def test_workers_run_this_interpreter(spark: Any) -> None:

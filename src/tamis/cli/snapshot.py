@@ -14,6 +14,7 @@ from tamis.cli._common import (
     DbOption,
     JsonOption,
     console,
+    err_console,
     errors,
     fail,
     group,
@@ -103,6 +104,28 @@ def snapshot_build(
             result = run_build(request, engine, master, parse_conf(spark_conf), progress)
     if not quiet:
         print_summary(result.manifest, result.out)
+    for warning in build_warnings(result.manifest):  # on stderr, -q or not
+        err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+def build_warnings(manifest: dict[str, Any]) -> list[str]:
+    """What a build did that its user may not have meant: consent the registry beside the
+    export disagrees with, erasures that could not be checked."""
+    consent = manifest["consent"]
+    warnings = []
+    disagreement = consent.get("registry_disagreement")
+    if disagreement and disagreement["members"]:
+        warnings.append(
+            f"the registry {disagreement['registry']} puts {disagreement['members']:,} member(s) "
+            "out (an objection, an unresolved reject) that the export's consent_events keep in: "
+            "--consent export kept them in"
+        )
+    erasures = consent.get("erasures")  # absent from manifests built before it was recorded
+    if erasures is not None and erasures["registry"] is None:
+        warnings.append(
+            "no registry configured (--db, TAMIS_DB), so no erasure tombstone was checked"
+        )
+    return warnings
 
 
 def print_summary(manifest: dict[str, Any], out: Path) -> None:
@@ -118,16 +141,10 @@ def print_summary(manifest: dict[str, Any], out: Path) -> None:
         f"consent from [bold]{consent['source']}[/] "
         f"({consent.get('registry', 'consent_events table')})"
     )
-    erasures = consent.get("erasures")  # absent from manifests built before it was recorded
-    if erasures is not None:
-        if erasures["registry"] is None:
-            console.print(
-                "[bold yellow]erasures: no registry configured (--db, TAMIS_DB), so no erasure "
-                "tombstone was checked[/]"
-            )
-        else:
-            count, registry = erasures["tombstones"], erasures["registry"]
-            console.print(f"erasures: {count:,} tombstone(s) checked in {registry}")
+    erasures = consent.get("erasures")
+    if erasures is not None and erasures["registry"] is not None:
+        count, registry = erasures["tombstones"], erasures["registry"]
+        console.print(f"erasures: {count:,} tombstone(s) checked in {registry}")
     kinds = Table(title="records by kind")
     kinds.add_column("kind")
     kinds.add_column("in", justify="right")

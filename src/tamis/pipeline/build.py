@@ -522,14 +522,15 @@ class SnapshotBuilder:
         known_settings = pa.array(sorted(self.request.policy.policy.settings), pa.string())
         if source == "export":
             consent = self._consent_from_export(quarantine, setting, known_settings)
-            if self.request.consent == "auto":
-                self._check_registry_agrees(setting)
+            self._check_registry_agrees(setting, consent)
             return consent
         return self._consent_from_registry(setting)
 
-    def _check_registry_agrees(self, setting: str) -> None:
-        """``--consent auto`` took the export's events: stop if a registry configured beside
-        them puts members out that the export keeps in (:func:`registry_beside_export`)."""
+    def _check_registry_agrees(self, setting: str, consent: dict[str, Any]) -> None:
+        """The export's events were taken: with a registry configured beside them
+        (:func:`registry_beside_export`), find the members it puts out that the export keeps in.
+        ``--consent auto`` stops on them; ``--consent export`` (chosen knowingly) counts them in
+        the manifest (``consent.registry_disagreement``)."""
         registry = registry_beside_export(self.request, self.cutoff, setting)
         if registry is None:
             return
@@ -549,8 +550,7 @@ class SnapshotBuilder:
         finally:
             self.con.unregister("registry_state")
             self.con.unregister("registry_invalid")
-        if out:
-            raise registry_disagreement(out, shown, self.request.export_dir)
+        consent["registry_disagreement"] = registry_disagreement_report(self.request, out, shown)
 
     def _consent_from_export(
         self, quarantine: _Quarantine, setting: str, known_settings: pa.Array
@@ -1176,6 +1176,18 @@ def registry_beside_export(
             registry.invalid_members(),
             registry.url,
         )
+
+
+def registry_disagreement_report(
+    request: BuildRequest, rows: list[tuple[Any, ...]], shown: str
+) -> dict[str, Any]:
+    """The manifest's ``consent.registry_disagreement``: how many members of the export the
+    registry beside it puts out while the export keeps them in. With ``--consent auto`` any
+    such member stops the build (:func:`registry_disagreement`); with ``--consent export`` they
+    stay in, and are counted here so that nobody reading the manifest misses it."""
+    if rows and request.consent == "auto":
+        raise registry_disagreement(rows, shown, request.export_dir)
+    return {"registry": shown, "members": len(rows)}
 
 
 def registry_disagreement(rows: list[tuple[Any, ...]], shown: str, export_dir: Path) -> InputError:

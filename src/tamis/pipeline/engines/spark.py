@@ -59,7 +59,7 @@ from tamis.pipeline.build import (
     build_stages,
     erasure_tombstones,
     registry_beside_export,
-    registry_disagreement,
+    registry_disagreement_report,
 )
 from tamis.pipeline.digest import ContentDigest
 from tamis.pipeline.engines import _arrow_tasks as tasks
@@ -377,16 +377,21 @@ class SparkEngine:
         setting = self.request.policy.policy.purpose(self.purpose).setting
         if self._consent_source() == "export":
             report, state, invalid = self._consent_from_export(quarantine, members, setting)
-            if self.request.consent == "auto":
-                self._check_registry_agrees(members, state, invalid, setting)
+            self._check_registry_agrees(members, state, invalid, setting, report)
             return report, state, invalid
         return self._consent_from_registry(members, setting)
 
     def _check_registry_agrees(
-        self, members: DataFrame, state: DataFrame, invalid: DataFrame, setting: str
+        self,
+        members: DataFrame,
+        state: DataFrame,
+        invalid: DataFrame,
+        setting: str,
+        consent: dict[str, Any],
     ) -> None:
-        """As the embedded engine: stop if a registry beside the export's events puts members
-        out that the export keeps in (:func:`~tamis.pipeline.build.registry_beside_export`)."""
+        """As the embedded engine: a registry beside the export's events that puts members out
+        the export keeps in stops ``--consent auto`` and is counted with ``--consent export``
+        (:func:`~tamis.pipeline.build.registry_disagreement_report`)."""
         registry = registry_beside_export(self.request, self.cutoff, setting)
         if registry is None:
             return
@@ -402,9 +407,8 @@ class SparkEngine:
                 self._view("registry_invalid", self._frame(registry_invalid.select(["member_id"]))),
             )
         ).collect()
-        if out:
-            rows = [(r["member_id"], r["why"]) for r in out]
-            raise registry_disagreement(rows, shown, self.request.export_dir)
+        rows = [(r["member_id"], r["why"]) for r in out]
+        consent["registry_disagreement"] = registry_disagreement_report(self.request, rows, shown)
 
     def _consent_from_export(
         self, quarantine: _Quarantine, members: DataFrame, setting: str
