@@ -378,14 +378,42 @@ def test_an_event_dated_in_the_future_is_refused(
     assert registry.history("m2") == []
 
 
-def test_an_event_stored_with_a_future_date_makes_its_member_invalid(
+def test_an_event_a_little_ahead_is_recorded_as_of_its_recording(
     registry: ConsentRegistry, make_batch: MakeBatch
 ) -> None:
-    # such events are refused on entry (ConsentEvent.create); one recorded before that check,
-    # made here without it, is caught on reading
+    # an allow dated four minutes ahead (a platform clock ahead), then the member objects a
+    # moment later: dated as given, the allow would outrank the objection once its date came
+    now = datetime.now(UTC)
+    ahead = (now + timedelta(minutes=4)).isoformat()
+    registry.import_batches([make_batch([("e1", "m1", True, ahead)], file="f")])
+    registry.set("m2", True, at=now + timedelta(minutes=4))
+    for member in ("m1", "m2"):
+        (allowed,) = registry.history(member)
+        assert allowed.ts == allowed.recorded_at <= datetime.now(UTC)
+        objection = registry.set(member, False)
+        for at in (datetime.now(UTC), now + timedelta(minutes=5), now + timedelta(days=1)):
+            state = registry.state(member, at)
+            assert state.value is False and state.decided_by == objection, (member, at)
+    later = registry.bulk_state(now + timedelta(minutes=5)).to_pylist()
+    assert {r["member_id"]: r["value"] for r in later} == {"m1": False, "m2": False}
+    # the same file again is the same event (as it was recorded), not a reused id
+    again = registry.import_batches([make_batch([("e1", "m1", True, ahead)], file="f")])
+    assert (again.inserted, again.duplicates) == (0, 1)
+    other = make_batch([("e1", "m1", False, ahead)], file="g")
+    with pytest.raises(ConsentConflictError, match="value"):
+        registry.import_batches([other])
+
+
+def test_an_event_stored_with_a_future_date_makes_its_member_invalid(
+    registry: ConsentRegistry, make_batch: MakeBatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # such events are refused on entry (ConsentEvent.create) and a little ahead is recorded as
+    # of its recording; one recorded before those checks, made here without them, is caught
+    # on reading
     rows = [("e1", "m1", False, T0), ("e3", "m2", True, T0)]
     registry.import_batches([make_batch(rows)])
     next_year = datetime.now(UTC) + timedelta(days=365)
+    monkeypatch.setattr("tamis.consent.registry.no_later_than", lambda event, _at: event)
     registry.append_many([ConsentEvent("e2", "m1", "genai_training", True, next_year, "api")])
     (invalid,) = registry.invalid_members().to_pylist()
     assert invalid["member_id"] == "m1" and invalid["rejects"] == 0

@@ -101,6 +101,9 @@ def normalize_batch(
     if pc.any(future).as_py():
         i = pc.index(pc.fill_null(future, False), True).as_py()
         raise fail(i, future_ts(columns["ts"][i].as_py(), now) or "ts is in the future", "ts")
+    # dated no later than its recording (model.no_later_than): a little ahead is taken as now
+    recorded = pa.scalar(now, ARROW_TS)
+    columns["ts"] = pc.if_else(pc.greater(columns["ts"], recorded), recorded, columns["ts"])
 
     for name in EVENT_COLUMNS:
         nulls = pc.is_null(columns[name])
@@ -281,7 +284,8 @@ SELECT s.stage_seq, s.file, s.line,
        e.member_id, e.setting, e.value, e.ts, e.channel, e.recorded_at, e.seq
 FROM {_STAGE} s JOIN consent_events e ON e.event_id = s.event_id
 WHERE s.member_id <> e.member_id OR s.setting <> e.setting OR s.value <> e.value
-   OR s.ts <> e.ts OR s.channel <> e.channel
+   OR CASE WHEN s.ts > e.recorded_at THEN e.recorded_at ELSE s.ts END <> e.ts
+   OR s.channel <> e.channel
 ORDER BY s.stage_seq
 LIMIT 1
 """  # nosec B608  # constant names, quoted literals

@@ -9,6 +9,7 @@ No event: ``None``, the jurisdiction's default applies (the snapshot builder kno
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Literal
@@ -123,13 +124,30 @@ class ConsentEvent:
     CONTENT_FIELDS: ClassVar[tuple[str, ...]] = ("member_id", "setting", "value", "ts", "channel")
 
     def differences(self, other: ConsentEvent) -> list[str]:
-        """Descriptions of the content fields where ``other`` differs from this event."""
+        """Descriptions of the content fields where ``other`` differs from this event.
+
+        This event, once recorded, may carry its recording instant as ``ts``
+        (:func:`no_later_than`): ``other`` is compared as it would have been recorded then."""
+        if self.recorded_at is not None:
+            other = no_later_than(other, self.recorded_at)
         out = []
         for name in self.CONTENT_FIELDS:
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine != theirs:
                 out.append(f"{name} {_show(mine)} (recorded) vs {_show(theirs)} (new)")
         return out
+
+
+def no_later_than(event: ConsentEvent, recorded_at: datetime) -> ConsentEvent:
+    """``event`` as the registry records it at ``recorded_at``: dated no later than that.
+
+    A member acts before their choice is recorded. An event dated after its recording (a
+    platform clock a little ahead: up to :data:`MAX_CLOCK_SKEW` is accepted) would, once its
+    date came, outrank a choice the member made after it was recorded (an objection on the
+    settings page a minute later). Recorded as of its recording, it cannot."""
+    if event.ts <= recorded_at:
+        return event
+    return dataclasses.replace(event, ts=recorded_at)
 
 
 def future_ts(ts: datetime, now: datetime, now_is: str = "now") -> str | None:

@@ -54,6 +54,7 @@ from tamis.consent.model import (
     MemberState,
     RegistryStats,
     future_ts,
+    no_later_than,
     to_instant,
 )
 from tamis.consent.schema import consent_events, consent_rejects, instant_text
@@ -244,6 +245,7 @@ class ConsentRegistry:
             return []
         head = consent_log.lock_head(connection)
         recorded_at = _now()
+        events = [no_later_than(e, recorded_at) for e in events]
         seqs = _insert_events(connection, events, recorded_at)
         outcomes: list[Appended | ConsentConflictError | None] = [None] * len(events)
         inserted: list[ConsentEvent] = []
