@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,18 @@ def test_deadlines_extension_and_overdue(tmp_path: Path) -> None:
         assert verify_registry(registry).ok
 
 
+def test_an_objection_outranked_by_a_later_choice_says_so(tmp_path: Path) -> None:
+    # a letter received three days ago, entered now; the member allowed again yesterday
+    now = datetime.now(UTC)
+    with open_registry(f"sqlite:///{tmp_path / 'r.db'}") as registry:
+        allow = registry.set("m1", True, at=now - timedelta(days=1), channel="support")
+        desk = RightsDesk(registry, load_key())
+        outcome = desk.object("m1", now - timedelta(days=3))
+        (warning,) = outcome.warnings
+        assert "still 'allow'" in warning and allow.event_id in warning
+        assert desk.object("m2").warnings == []  # in effect: nothing to say
+
+
 def test_editing_a_request_behind_the_log_is_caught(tmp_path: Path) -> None:
     import sqlite3
 
@@ -316,9 +328,11 @@ def test_rights_see_snapshots_built_under_a_retired_key(
         assert [(u["snapshot_id"], u["key_id"], u["models"]) for u in outcome.unverifiable] == [
             (ids[0], key_a.key_id, ["model-1", "late-model"])
         ]
-        (message,) = outcome.warnings
+        # the synthetic member allowed again after AFTER_BOTH: the outcome says so too
+        message, outranked = outcome.warnings
         assert key_a.key_id in message and "models trained on them: late-model, model-1" in message
-        assert json.loads(json.dumps(outcome.as_dict()))["warnings"] == [message]
+        assert f"{last}'s setting is still 'allow'" in outranked
+        assert json.loads(json.dumps(outcome.as_dict()))["warnings"] == [message, outranked]
         (logged,) = desk.warnings(outcome.request.request_id)
         assert logged["message"] == message
 

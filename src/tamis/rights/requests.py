@@ -217,6 +217,9 @@ class RightsDesk:
                     if item.request_id == row.request_id
                 }
             )
+        messages = [w["message"] for w in warnings]
+        if kind == "objection":
+            messages += self._still_allowed(member_id)
         return Outcome(
             RightsRequest.from_row(row),
             [
@@ -230,8 +233,21 @@ class RightsDesk:
             queued,
             models,
             [snap for w in warnings for snap in w["snapshots"]],
-            [w["message"] for w in warnings],
+            messages,
         )
+
+    def _still_allowed(self, member_id: str) -> list[str]:
+        """Why a recorded objection may not be in effect now: a later choice of the member's
+        (an objection received on an earlier date, entered after the member allowed again)."""
+        state = self.registry.state(member_id, datetime.now(UTC))
+        if state.value is not True or state.decided_by is None:
+            return []
+        by = state.decided_by
+        return [
+            f"the objection is recorded, but {member_id}'s setting is still 'allow': a later "
+            f"choice (event {by.event_id}, {format_instant(by.ts)}, {by.channel}) outranks it; "
+            "builds keep the member in until the member objects again"
+        ]
 
     def object(self, member_id: str, received_at: datetime | str | None = None) -> Outcome:
         """Record an objection (Art. 21): the member is out of every later build; impact."""
