@@ -186,6 +186,26 @@ def test_verified_email_of_a_member_objects_for_that_member(
     assert event.value is False
 
 
+def test_a_verification_link_used_after_allowing_again_objects_again(
+    client: TestClient, sender: Any, helpers: Any
+) -> None:
+    client.post("/api/v1/objections", json={"email": "alice@example.org"})
+    token = sender.last_for("alice@example.org").link.split("token=", 1)[1]
+    first = client.post("/api/v1/objections/verify", json={"token": token})
+    assert first.status_code == 201
+    csrf = helpers.sign_in(client, "m-alice")
+    assert client.put("/api/v1/me/setting", json={"value": True}, headers={CSRF: csrf}).json()[
+        "value"
+    ]
+    # the person objects again with the same link: recorded anew, not the old receipt
+    again = client.post("/api/v1/objections/verify", json={"token": token})
+    assert again.status_code == 201 and again.json()["receipt"] != first.json()["receipt"]
+    assert client.get("/api/v1/me/setting").json()["value"] is False
+    # while that objection decides, the link is a no-op again
+    third = client.post("/api/v1/objections/verify", json={"token": token})
+    assert third.status_code == 200 and third.json()["receipt"] == again.json()["receipt"]
+
+
 def test_non_member_subject_is_a_pseudonym(client: TestClient, sender: Any, db_url: str) -> None:
     client.post("/api/v1/objections", json={"email": "x@y.example"})
     token = sender.last_for("x@y.example").link.split("token=", 1)[1]
@@ -330,6 +350,45 @@ def test_dpo_stats_and_exports(client: TestClient, helpers: Any) -> None:
     assert past.text == "member_id,value,event_id,ts\n"
     bad = client.get("/api/v1/dpo/export?as_of=2000-01-01T00:00:00", headers=helpers.dpo)
     assert bad.status_code == 422
+
+
+def test_dpo_export_says_503_when_the_registry_cannot_be_read(
+    client: TestClient, helpers: Any
+) -> None:
+    # the query runs before the answer starts: not a 200 whose body stops after the header
+    engine = client.app.state.tamis.service.registry._engine  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE consent_events RENAME TO consent_events_gone")
+    try:
+        for fmt in ("csv", "jsonl"):
+            answer = client.get(f"/api/v1/dpo/export?format={fmt}", headers=helpers.dpo)
+            assert answer.status_code == 503, (fmt, answer.text)
+            assert "computing consent state failed" in answer.json()["detail"]
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE consent_events_gone RENAME TO consent_events")
+
+
+def test_data_use_marks_the_deciding_event_in_effect(client: TestClient, helpers: Any) -> None:
+    # two choices at the same instant: the objection decides (spec: it wins the tie), whatever
+    # the order the events were recorded in
+    registry = client.app.state.tamis.service.registry  # type: ignore[attr-defined]
+    at = "2025-01-01T00:00:00Z"
+    registry.append("zz-objection", "m-alice", "genai_training", False, at, "api")
+    registry.append("aa-allow", "m-alice", "genai_training", True, at, "api")
+    helpers.sign_in(client, "m-alice")
+    requests = client.get("/api/v1/me/data-use").json()["requests"]
+    states = {r["event_id"]: r["state"] for r in requests}
+    assert states == {"zz-objection": "in_effect", "aa-allow": "superseded"}
+    assert client.get("/api/v1/me/setting").json()["value"] is False
+
+
+def test_a_choice_must_be_a_json_boolean(client: TestClient, helpers: Any) -> None:
+    token = helpers.sign_in(client, "m-alice")
+    for loose in ("yes", "on", "f", 1, 0, 1.0, None):  # lax parsing read these as choices
+        answer = client.put("/api/v1/me/setting", json={"value": loose}, headers={CSRF: token})
+        assert answer.status_code == 422, loose
+    assert client.get("/api/v1/me/history").json()["events"] == []
 
 
 def test_data_use_searches_each_snapshot_under_the_key_it_was_built_with(

@@ -7,11 +7,15 @@ Every API endpoint of the OpenAPI document must appear here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
+from tamis.service.identity import Principal
+from tamis.service.security import CSRF_HEADER as CSRF
+from tamis.service.security import SESSION_COOKIE
 
 ROLES = ("anonymous", "member", "other", "dpo")
 
@@ -92,3 +96,44 @@ def test_member_never_writes_for_another(clients: dict[str, Any], db_url: str) -
     clients["other"].put("/api/v1/me/setting?member_id=m-alice", json={"value": False})
     with open_registry(db_url) as registry:
         assert [e.event_id for e in registry.history("m-alice")] == [clients["a_event"]]
+
+
+class _Gateway:
+    """A platform deployment's provider: the platform's gateway names the member in a header."""
+
+    name = "gateway"
+    interactive = False
+
+    def authenticate(self, request: Any) -> Principal | None:
+        member = request.headers.get("x-platform-member")
+        return Principal(member, "FR") if member else None
+
+    def login(self, username: str) -> Principal | None:
+        return None
+
+    def member(self, member_id: str) -> Principal | None:
+        return Principal(member_id, "FR")
+
+    def find_by_email(self, email: str) -> Principal | None:
+        return None
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_a_platform_deployment_ignores_the_member_of_a_session_cookie(
+    make_app: Callable[..., Any], helpers: Any, fast_path: bool
+) -> None:
+    """A cookie signed by a demo service (any member by id, no password) that shares the
+    session secret must not speak for a member the platform did not authenticate."""
+    with TestClient(make_app()) as demo:
+        csrf = helpers.sign_in(demo, "m-alice")
+        cookie = demo.cookies.get(SESSION_COOKIE)
+    platform = make_app(fast_path=fast_path)
+    platform.state.tamis.provider = _Gateway()  # the context the fast path holds too
+    with TestClient(platform) as client:
+        client.cookies.set(SESSION_COOKIE, cookie)
+        refused = client.put("/api/v1/me/setting", json={"value": True}, headers={CSRF: csrf})
+        assert refused.status_code == 401
+        bruno = {"x-platform-member": "m-bruno"}
+        assert client.get("/api/v1/me", headers=bruno).json()["member_id"] == "m-bruno"
+        alice = {"x-platform-member": "m-alice"}
+        assert client.get("/api/v1/me/history", headers=alice).json()["events"] == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -37,7 +38,8 @@ from tamis.timefmt import format_instant, parse_instant
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "yes", 1 or "on" is not a choice (lax pydantic reads them as true, "f" as false)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorOut(BaseModel):
@@ -372,7 +374,8 @@ async def submit_objection(body: ObjectionIn, request: Request, response: Respon
 )
 async def verify_objection(body: VerifyIn, request: Request, response: Response) -> Any:
     """Record the objection of a verified e-mail address (idempotent: a second use returns the
-    same receipt, with status 200)."""
+    same receipt, with status 200, while an objection decides; used again after the member
+    allowed once more, the link records a new objection, 201)."""
     _rate_limit(request)
     event, new = await record_verified(request, body.token)
     if event is None:
@@ -472,8 +475,13 @@ def dpo_export(
         raise HTTPException(422, str(exc)) from None
     service = ctx(request).service
     batches = service.registry.bulk_state_batches(instant, service.setting)
+    # The query runs on the first batch: asked for here, a registry that cannot be read is a
+    # 503, not a 200 whose body stops after the header. (A failure later in the stream cuts the
+    # connection before the chunked body's end, which clients report as an incomplete transfer.)
+    first = next(batches, None)
+    rest = itertools.chain([first] if first is not None else [], batches)
     media = "text/csv" if fmt == "csv" else "application/x-ndjson"
-    return StreamingResponse(_export_lines(batches, fmt), media_type=media)
+    return StreamingResponse(_export_lines(rest, fmt), media_type=media)
 
 
 def _export_lines(batches: Iterator[Any], fmt: str) -> Iterator[bytes]:

@@ -73,18 +73,25 @@ def clear_session(response: Response) -> None:
 
 
 def principal_of(request: Request) -> Principal | None:
-    """The signed-in member: from the session (re-checked with the provider), else from the
-    platform's own credentials (non-interactive providers)."""
+    """The signed-in member: from the session (interactive providers, whose sign-in form put
+    it there; re-checked with the provider), else from the platform's own credentials
+    (non-interactive providers).
+
+    A non-interactive deployment never signs a member into a session, so it ignores a member id
+    a session cookie carries: a cookie minted by a demo service sharing the session secret (by
+    default a per-user key file) must not speak for a member the platform did not
+    authenticate."""
     if hasattr(request.state, "tamis_principal"):
         cached: Principal | None = request.state.tamis_principal
         return cached
     c = ctx(request)
-    session = session_of(request)
     principal = None
-    if session.member_id is not None:
-        principal = c.provider.member(session.member_id)
-    elif not c.provider.interactive:
+    if not c.provider.interactive:
         principal = c.provider.authenticate(request)
+    else:
+        session = session_of(request)
+        if session.member_id is not None:
+            principal = c.provider.member(session.member_id)
     request.state.tamis_principal = principal
     return principal
 

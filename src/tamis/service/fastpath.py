@@ -130,6 +130,8 @@ class SettingWriteFastPath:
         if not raw:
             return None
         c = self.context
+        if not c.provider.interactive:  # members come from the platform's credentials: the route
+            return None
         session = c.sessions.loads(raw)
         if session is None or session.member_id is None:
             return None

@@ -210,9 +210,12 @@ class MemberService:
         refs = {key.key_id: key.member_ref(member_id) for key in self.keyring.keys}
         found = self.data_use_source.lookup(refs)
         events = self.history(member_id)
-        latest = events[0].event_id if events else None
+        # the event that decides now, by the registry's rule (at the same instant an objection
+        # wins): not merely the newest, which a tie would get wrong
+        deciding = self.registry.state(member_id, datetime.now(UTC), setting=self.setting)
+        in_effect = deciding.decided_by.event_id if deciding.decided_by else None
         requests = [
-            Request(e, "in_effect" if e.event_id == latest else "superseded") for e in events
+            Request(e, "in_effect" if e.event_id == in_effect else "superseded") for e in events
         ]
         return DataUse(
             refs[self.key.key_id], found.uses, found.checked, requests, len(found.unverifiable)
@@ -250,13 +253,21 @@ class MemberService:
     async def object_verified(self, subject: str, nonce: str) -> tuple[ConsentEvent, bool]:
         """Record a verified objection (idempotent on the verification token's nonce).
 
-        Returns the event and whether it is new (False: the link was already used).
+        Returns the event and whether it is new (False: the link was already used, and that
+        objection still decides). A link used again after the member allowed once more is an
+        objection made again: it is recorded anew, not answered with the old receipt while the
+        member's data is in use.
         """
         event_id = f"objection-{nonce}"
         history = await asyncio.to_thread(self.registry.history, subject, self.setting)
-        for existing in history:
-            if existing.event_id == event_id:
-                return existing, False
+        used = [e for e in history if e.event_id.partition("-again-")[0] == event_id]
+        if used:
+            state = await asyncio.to_thread(
+                self.registry.state, subject, datetime.now(UTC), self.setting
+            )
+            if state.value is False:  # an objection decides: nothing to record
+                return used[-1], False
+            event_id = f"{event_id}-again-{len(used)}"
         event = ConsentEvent.create(
             event_id, subject, self.setting, False, datetime.now(UTC), "objection_form"
         )
