@@ -21,6 +21,7 @@ from tamis.keys import PseudonymKey
 from tamis.pipeline.build import BuildRequest
 from tamis.pipeline.manifest import verify_snapshot
 from tamis.policy import load_policy
+from tamis.timefmt import ARROW_TS
 from tamis_testing import TEST_KEY_HEX, write_export
 
 CUTOFF = "2026-01-01T00:00:00Z"
@@ -605,3 +606,28 @@ def test_an_allow_less_than_a_microsecond_after_the_cutoff_changes_nothing(
     assert _records(snap) == []
     manifest = json.loads((snap / "manifest.json").read_text())
     assert manifest["members"]["excluded_by_reason"] == {"objected": 1}
+
+
+def test_integer_record_ids_repeated_in_parquet_are_quarantined(tmp_path: Path) -> None:
+    # the duplicate-id scan returned integers where the build expects text: a crash
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    export = write_export(tmp_path / "export", [_member(1), _member(2)], [])
+    (export / "content.jsonl").unlink()
+    pq.write_table(
+        pa.table({
+            "record_id": pa.array([1, 1, 2], pa.int64()), "member_id": ["m1", "m2", "m1"],
+            "kind": ["post"] * 3, "visibility": ["public"] * 3, "text": ["a", "b", "c"],
+            "created_at": pa.array([datetime(2025, 6, 1, tzinfo=UTC)] * 3, ARROW_TS),
+        }),
+        export / "content.parquet",
+    )  # fmt: skip
+    snap = tmp_path / "snap"
+    tamis("snapshot", "build", "--export", str(export), "--policy", "minimal",
+          "--cutoff", CUTOFF, "--out", str(snap), "-q")  # fmt: skip
+    assert [r["record_id"] for r in _records(snap)] == ["2"]
+    reasons = duckdb.sql(
+        f"SELECT key, reason FROM '{snap}/quarantine/content.parquet' ORDER BY line"
+    ).fetchall()
+    assert reasons == [("1", "record_id is not unique")] * 2

@@ -765,8 +765,9 @@ class SnapshotBuilder:
             )
 
         def scans() -> str:
+            # ids as text, as the reader reads them (a Parquet file may hold integer ids)
             return " UNION ALL ".join(
-                f"SELECT record_id FROM {scan(p)}"  # nosec B608  # quoted literals
+                f"SELECT CAST(record_id AS VARCHAR) AS record_id FROM {scan(p)}"  # nosec B608  # quoted literals
                 for p in self._files(CONTENT)
             )
 
@@ -1219,7 +1220,11 @@ def _profile_text(batch: pa.RecordBatch, fields: tuple[str, ...]) -> pa.Array:
         values.append(col)
     if len(values) == 1:
         return values[0]
-    joined = pc.binary_join_element_wise(*values, " ", null_handling="skip")
+    # Joined pairwise, nulls left out: pyarrow 26's null_handling="skip" drops the rows where
+    # every value is null, so its result is shorter than the batch (and misaligned).
+    joined = values[0]
+    for value in values[1:]:
+        joined = pc.coalesce(pc.binary_join_element_wise(joined, value, " "), joined, value)
     return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
 
 
