@@ -439,3 +439,87 @@ def test_an_erased_member_is_out_on_both_engines(spark: Any, tmp_path: Path, con
         manifest = _manifest(tmp_path / engine)
         assert manifest["members"]["excluded_by_reason"] == {"erased": 1}
         assert manifest["consent"]["erasures"] == {"registry": db, "tombstones": 1}
+
+
+def test_file_names_column_case_and_nameless_members_read_alike(spark: Any, tmp_path: Path) -> None:
+    """Three ways Spark read an export otherwise than the embedded engine: a consent part named
+    ``ev[1].parquet`` (a Hadoop glob: it read ``ev1.parquet`` twice and lost m1's objection), a
+    members part spelling ``Country`` (matched case-insensitively: m2 counted as French), and a
+    member without a name (pyarrow's join dropped the row: both engines crashed)."""
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", "UTC")
+
+    def events(rows: list[tuple[str, str, bool]]) -> pa.Table:
+        n = len(rows)
+        return pa.table({
+            "event_id": [r[0] for r in rows], "member_id": [r[1] for r in rows],
+            "setting": ["genai_training"] * n, "value": [r[2] for r in rows],
+            "ts": pa.array([datetime(2025, 12, 1, tzinfo=UTC)] * n, ts),
+            "channel": ["settings_page"] * n,
+        })  # fmt: skip
+
+    def members(member_id: str, country: str, **names: str | None) -> pa.Table:
+        return pa.table({
+            "member_id": [member_id], country: ["FR"],
+            "birth_date": pa.array([datetime(1980, 1, 1).date()]),
+            "created_at": pa.array([datetime(2020, 1, 1, tzinfo=UTC)], ts),
+            "first_name": pa.array([names.get("first_name")], pa.string()),
+            "last_name": pa.array([names.get("last_name")], pa.string()),
+            "headline": ["Data engineer"],
+        })  # fmt: skip
+
+    posts = [{"record_id": f"r{i}", "member_id": f"m{i}", "kind": "post", "visibility": "public",
+              "created_at": "2025-06-01T00:00:00Z", "text": f"post {i}", "lang": "en"}
+             for i in (1, 2, 3)]  # fmt: skip
+    export = write_export(tmp_path / "export", [], posts)
+    (export / "members.jsonl").unlink()
+    (export / "members").mkdir()
+    pq.write_table(members("m1", "country", first_name="Ana", last_name="Lima"),
+                   export / "members" / "part-0.parquet")  # fmt: skip
+    pq.write_table(members("m2", "Country", first_name="Bo"), export / "members" / "part-1.parquet")
+    pq.write_table(members("m3", "country"), export / "members" / "part-2.parquet")  # no name
+    (export / "consent_events").mkdir()
+    pq.write_table(events([("e1", "m1", False)]), export / "consent_events" / "ev[1].parquet")
+    pq.write_table(events([("e2", "m3", True)]), export / "consent_events" / "ev1.parquet")
+
+    def request(out: str) -> BuildRequest:
+        return BuildRequest(
+            export_dir=export, out=tmp_path / out, policy=load_policy("linkedin-2025"),
+            cutoff=CUTOFF, key=load_key(),
+        )  # fmt: skip
+
+    build_snapshot(request("embedded"))
+    _spark_build(spark, request("spark"), partitions=2)
+    _same_snapshot(tmp_path / "embedded", tmp_path / "spark")
+    manifest = _manifest(tmp_path / "spark")
+    assert manifest["members"]["excluded_by_reason"] == {"objected": 1, "region_unknown": 1}
+    records = _records(tmp_path / "spark")
+    assert "r3" in records and not {"r1", "r2"} & set(records)
+
+
+def test_a_line_quarantined_twice_and_an_empty_snapshot_alike(spark: Any, tmp_path: Path) -> None:
+    """A broken line naming two members is quarantined once per member (Spark merged the two
+    entries into one and added their line numbers); an empty snapshot has one data file with
+    the schema on both engines (Spark wrote none)."""
+    members = [{"member_id": m, "country": "FR", "birth_date": "1980-05-05",
+                "created_at": "2020-01-01T00:00:00Z"} for m in ("m1", "m2")]  # fmt: skip
+    broken = '{"record_id": "b1", "member_id": "m1", "x": 1, "member_id": "m2", "text": '
+    post = {"record_id": "r1", "member_id": "m1", "kind": "message", "visibility": "private",
+            "created_at": "2025-06-01T00:00:00Z", "text": "salut", "lang": "fr"}  # fmt: skip
+    export = write_export(tmp_path / "export", members, [post, broken])
+
+    def request(out: str) -> BuildRequest:
+        return BuildRequest(
+            export_dir=export, out=tmp_path / out, policy=load_policy("minimal"), cutoff=CUTOFF,
+            key=load_key(),
+        )  # fmt: skip
+
+    build_snapshot(request("embedded"))
+    _spark_build(spark, request("spark"), partitions=2)
+    _same_snapshot(tmp_path / "embedded", tmp_path / "spark")
+    assert [e["line"] for e in _quarantine(tmp_path / "spark")["content"]] == [2, 2]
+    assert _manifest(tmp_path / "spark")["quarantined"] == {"content": 2}
+    for engine in ("embedded", "spark"):
+        (part,) = (tmp_path / engine / "data").glob("*.parquet")
+        assert pq.read_table(part).num_rows == 0 and pq.read_schema(part).names[0] == "record_id"

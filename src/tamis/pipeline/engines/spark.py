@@ -31,15 +31,18 @@ how rows are split and ordered (Spark decides), which the content digest does no
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -81,6 +84,9 @@ REQUIRED_CONF: dict[str, str] = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.sql.parquet.compression.codec": "zstd",
     "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+    # column names as the reader matches them: "Country" is not "country" (Spark's default
+    # would read a part file's Country as the member's country)
+    "spark.sql.caseSensitive": "true",
 }
 # Defaults a user may override with --spark-conf.
 DEFAULT_CONF: dict[str, str] = {
@@ -271,7 +277,7 @@ class SparkEngine:
             for p in files:
                 _check_parquet_schema(p, table, self._display(p))
             index = {os.path.realpath(p): (self._display(p), i) for i, p in enumerate(files)}
-            raw = self.spark.read.option("mergeSchema", "true").parquet(*(str(p) for p in files))
+            raw = self._parquet(files)
             present = [c.name for c in table.columns if c.name in raw.columns]
             raw = raw.select(
                 *present,
@@ -293,10 +299,19 @@ class SparkEngine:
 
     def _raw_ids(self, table: Table, column: str) -> DataFrame:
         """The raw ids of a table, read by Spark's own readers (unparseable lines give null)."""
-        files = [str(p) for p in self._files(table)]
-        if all(f.endswith(".parquet") for f in files):
-            return self.spark.read.option("mergeSchema", "true").parquet(*files).select(column)
-        return self.spark.read.schema(f"`{column}` STRING").json(files).select(column)
+        files = self._files(table)
+        if all(p.suffix == ".parquet" for p in files):
+            return self._parquet(files).select(column)
+        read = self.spark.read.schema(f"`{column}` STRING").json([_literal(p) for p in files])
+        _check_read(read, files, self._display)
+        return read.select(column)
+
+    def _parquet(self, files: list[Path]) -> DataFrame:
+        """The Parquet files, each read once: Hadoop takes a path for a pattern, so that
+        ``ev[1].parquet`` would read ``ev1.parquet`` instead (and lose the objections it holds)."""
+        read = self.spark.read.option("mergeSchema", "true").parquet(*(_literal(p) for p in files))
+        _check_read(read, files, self._display)
+        return read
 
     def _entries(self, *parts: DataFrame) -> list[list[dict[str, Any]]]:
         """Quarantine entries of several frames in one Spark job, each part in its order.
@@ -652,11 +667,11 @@ class SparkEngine:
         from pyspark.sql import functions as F
 
         keys = ["_t", "_a", "_b", "_c", "_d", "_i", "_j"]
-        entry = F.col("_t") == "q"  # quarantine entries are unique: keep their line apart
+        entry = F.col("_t") == "q"  # quarantine entries: keep their line apart
         summed = (
             processed.where(F.col("_t").isNotNull())
             .groupBy(*keys, F.when(entry, F.col("_n")).alias("_line"))
-            .agg(F.sum("_n").alias("n"))
+            .agg(F.sum("_n").alias("n"), F.count(F.lit(1)).alias("copies"))
             .toArrow()
             .to_pylist()
         )
@@ -673,16 +688,20 @@ class SparkEngine:
                 if b is not None:
                     counter[b] += n
             else:
-                entries.append(
+                # the same line may be quarantined more than once (one entry per member a
+                # broken line names): as many entries as copies, each with its line
+                line = int(row["_line"])
+                entries += [
                     {
                         "file": a,
-                        "line": n,
+                        "line": line,
                         "field": b,
                         "reason": c,
                         "key": row["_d"],
-                        "_order": (row["_i"], row["_j"], n),
+                        "_order": (row["_i"], row["_j"], line),
                     }
-                )
+                    for _ in range(int(row["copies"]))
+                ]
         entries.sort(key=lambda e: e.pop("_order"))
         quarantine.add("content", entries)
 
@@ -706,6 +725,10 @@ class SparkEngine:
             os.replace(part, target)
             files.append((target, rows))
         shutil.rmtree(staging)
+        if not files:  # as the embedded engine: an empty snapshot still has its schema
+            target = data / "part-00000.parquet"
+            pq.write_table(RECORD_SCHEMA.empty_table(), target, compression="zstd")
+            files.append((target, 0))
         return files
 
     def _write_members(self, kept: DataFrame, root: Path) -> tuple[Path, dict[str, Any]]:
@@ -1080,6 +1103,25 @@ def _batches(rows: Iterator[Any], schema: pa.Schema, size: int = 65_536) -> Iter
             buffer = []
     if buffer:
         yield pa.table({n: [r[i] for r in buffer] for i, n in enumerate(names)}, schema=schema)
+
+
+def _literal(path: Path) -> str:
+    """``path`` for Spark's readers, its glob characters escaped (Hadoop's ``\\`` escape)."""
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", str(path))
+
+
+def _check_read(read: DataFrame, files: list[Path], display: Callable[[Path], str]) -> None:
+    """Fail unless Spark reads exactly ``files``: a file left out would drop its rows silently
+    (a consent part: its objections)."""
+    wanted = {os.path.realpath(p) for p in files}
+    got = {os.path.realpath(url2pathname(urlparse(f).path)) for f in read.inputFiles()}
+    if got != wanted:
+        missing = sorted(display(p) for p in files if os.path.realpath(p) not in got)
+        extra = sorted(got - wanted)
+        raise TamisError(
+            f"Spark would not read the export's files as listed (not read: {missing[:5]}; read "
+            f"besides: {extra[:5]}); nothing was built"
+        )
 
 
 def _check_parquet_schema(path: Path, table: Table, display: str) -> None:
