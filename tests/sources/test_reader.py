@@ -361,3 +361,16 @@ def test_table_files(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="more than once"):
         table_files(tmp_path, "content")
     assert table_files(tmp_path, "technical_events") == []
+
+
+def test_a_line_that_is_not_utf8_is_rejected_not_a_crash(tmp_path: Path) -> None:
+    # Arrow's JSON reader takes the bytes as they are; the build then failed decoding them
+    path = tmp_path / "consent_events.jsonl"
+    good = orjson.dumps(_event(1))
+    latin1 = orjson.dumps(_event(2, channel="settings_page")).replace(b"page", b"p\xe9ge")
+    path.write_bytes(good + b"\n" + latin1 + b"\n" + orjson.dumps(_event(3)) + b"\n")
+    valid, rejects = _read(path)
+    assert [v["_line"] for v in valid] == [1, 3]
+    (reject,) = rejects
+    assert reject["line"] == 2 and "UTF-8" in reject["reason"]
+    assert reject["member_id"] == "m2"  # its member is out of the build

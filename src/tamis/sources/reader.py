@@ -140,6 +140,10 @@ def _read_jsonl(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
                     raw = pajson.read_json(io.BytesIO(block), parse_options=options)
                     if raw.num_rows != n_lines:  # a line with two objects
                         raw = None
+                    else:
+                        # Arrow's JSON reader does not check that strings are UTF-8 (a text
+                        # written in Latin-1): such lines are not JSON, and go the slow way
+                        raw.validate(full=True)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     raw = None
             if raw is not None:
