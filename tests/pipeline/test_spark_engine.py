@@ -523,3 +523,51 @@ def test_a_line_quarantined_twice_and_an_empty_snapshot_alike(spark: Any, tmp_pa
     for engine in ("embedded", "spark"):
         (part,) = (tmp_path / engine / "data").glob("*.parquet")
         assert pq.read_table(part).num_rows == 0 and pq.read_schema(part).names[0] == "record_id"
+
+
+def test_nanosecond_parquet_timestamps_read_alike(spark: Any, tmp_path: Path) -> None:
+    """Spark's Parquet reader refuses TIMESTAMP(NANOS) (the build crashed); such files go
+    through the reader in tasks, rounded as the embedded engine rounds them (a consent event
+    up: an allow half a microsecond after the cutoff stays after it)."""
+    import pyarrow as pa
+
+    ns = pa.timestamp("ns", "UTC")
+    export = write_export(
+        tmp_path / "export",
+        [{"member_id": m, "country": "FR", "birth_date": "1980-05-05",
+          "created_at": "2020-01-01T00:00:00Z"} for m in ("m1", "m2")],
+        [],
+    )  # fmt: skip
+    (export / "content.jsonl").unlink()
+    pq.write_table(
+        pa.table({
+            "record_id": ["r1", "r2", "r2"], "member_id": ["m1", "m2", "m2"],
+            "kind": ["post"] * 3, "visibility": ["public"] * 3, "text": ["a", "b", "c"],
+            "created_at": pa.array([1748736000_000000123] * 3, ns),
+        }),
+        export / "content.parquet",
+    )  # fmt: skip
+    cutoff_ns = int(CUTOFF.timestamp()) * 1_000_000_000
+    pq.write_table(
+        pa.table({
+            "event_id": ["e1", "e2"], "member_id": ["m1", "m1"],
+            "setting": ["genai_training"] * 2, "value": [False, True],
+            "ts": pa.array([cutoff_ns - 86_400_000_000_000, cutoff_ns + 500], ns),
+            "channel": ["settings_page"] * 2,
+        }),
+        export / "consent_events.parquet",
+    )  # fmt: skip
+
+    def request(out: str) -> BuildRequest:
+        return BuildRequest(
+            export_dir=export, out=tmp_path / out, policy=load_policy("minimal"), cutoff=CUTOFF,
+            key=load_key(),
+        )  # fmt: skip
+
+    build_snapshot(request("embedded"))
+    _spark_build(spark, request("spark"), partitions=2)
+    _same_snapshot(tmp_path / "embedded", tmp_path / "spark")
+    manifest = _manifest(tmp_path / "spark")
+    assert manifest["members"]["excluded_by_reason"] == {"objected": 1}
+    assert manifest["quarantined"] == {"content": 2}  # r2 twice
+    assert _records(tmp_path / "spark") == {}

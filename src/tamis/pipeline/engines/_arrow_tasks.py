@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from tamis.keys import PseudonymKey
 from tamis.pipeline import semantics
@@ -174,6 +175,18 @@ def read_files(batches: Iterable[pa.RecordBatch], table: Table) -> Iterator[pa.R
         ):
             for number, chunk in enumerate(reader.read_table(Path(path), table, display=display)):
                 yield _unify(chunk, table, fidx, number)
+
+
+def read_ids(batches: Iterable[pa.RecordBatch], column: str) -> Iterator[pa.RecordBatch]:
+    """Task: one column of Parquet files (``path``), as text, as the reader reads it (for files
+    Spark's Parquet reader cannot read)."""
+    for batch in batches:
+        for path in batch.column("path").to_pylist():
+            for part in pq.ParquetFile(path).iter_batches(columns=[column]):
+                ids = part.column(0)
+                if not pa.types.is_string(ids.type):
+                    ids = ids.cast(pa.string())
+                yield pa.RecordBatch.from_arrays([ids], names=[column])
 
 
 def validate_parquet(

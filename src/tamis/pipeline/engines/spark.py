@@ -273,9 +273,7 @@ class SparkEngine:
         if not files:
             return None
         out_schema = from_arrow_schema(tasks.read_schema(table))
-        if all(p.suffix == ".parquet" for p in files):
-            for p in files:
-                _check_parquet_schema(p, table, self._display(p))
+        if self._spark_reads_parquet(files, table):
             index = {os.path.realpath(p): (self._display(p), i) for i, p in enumerate(files)}
             raw = self._parquet(files)
             present = [c.name for c in table.columns if c.name in raw.columns]
@@ -297,10 +295,24 @@ class SparkEngine:
         listing = self._frame(rows).repartition(max(1, len(files)))
         return listing.mapInArrow(partial(tasks.read_files, table=table), out_schema)
 
+    def _spark_reads_parquet(self, files: list[Path], table: Table) -> bool:
+        """Whether Spark's Parquet reader can read ``files`` (all Parquet, checked as the reader
+        checks them). Not when one holds nanosecond timestamps, which Spark refuses
+        (``TIMESTAMP(NANOS)``): those go through the reader in tasks, one per file."""
+        if not all(p.suffix == ".parquet" for p in files):
+            return False
+        nanos = [_check_parquet_schema(p, table, self._display(p)) for p in files]
+        return not any(nanos)
+
     def _raw_ids(self, table: Table, column: str) -> DataFrame:
         """The raw ids of a table, read by Spark's own readers (unparseable lines give null)."""
         files = self._files(table)
         if all(p.suffix == ".parquet" for p in files):
+            if not self._spark_reads_parquet(files, table):
+                listing = self._frame(pa.table({"path": [str(p.resolve()) for p in files]}))
+                return listing.repartition(max(1, len(files))).mapInArrow(
+                    partial(tasks.read_ids, column=column), f"`{column}` STRING"
+                )
             return self._parquet(files).select(column)
         read = self.spark.read.schema(f"`{column}` STRING").json([_literal(p) for p in files])
         _check_read(read, files, self._display)
@@ -1124,8 +1136,9 @@ def _check_read(read: DataFrame, files: list[Path], display: Callable[[Path], st
         )
 
 
-def _check_parquet_schema(path: Path, table: Table, display: str) -> None:
-    """The reader's whole-file checks, from the footer: required columns, zoned timestamps."""
+def _check_parquet_schema(path: Path, table: Table, display: str) -> bool:
+    """The reader's whole-file checks, from the footer: required columns, zoned timestamps.
+    Returns whether the file holds a column of nanosecond timestamps."""
     try:
         schema = pq.ParquetFile(path).schema_arrow
     except (OSError, pa.ArrowException) as exc:
@@ -1144,6 +1157,7 @@ def _check_parquet_schema(path: Path, table: Table, display: str) -> None:
                     file=display,
                     field=c.name,
                 )
+    return any(pa.types.is_timestamp(f.type) and f.type.unit == "ns" for f in schema)
 
 
 def content_digest_spark(data: DataFrame) -> str:
