@@ -132,6 +132,21 @@ def _same_snapshot(embedded: Path, spark: Path) -> None:
     verify_snapshot(spark)
 
 
+def _both_alike(spark: Any, export: Path, root: Path, policy: str) -> None:
+    """Build ``export`` with ``policy`` on both engines (``root/embedded``, ``root/spark``) and
+    check that they wrote the same snapshot."""
+
+    def request(out: str) -> BuildRequest:
+        return BuildRequest(
+            export_dir=export, out=root / out, policy=load_policy(policy), cutoff=CUTOFF,
+            key=load_key(),
+        )  # fmt: skip
+
+    build_snapshot(request("embedded"))
+    _spark_build(spark, request("spark"), partitions=2)
+    _same_snapshot(root / "embedded", root / "spark")
+
+
 def _manifest(snapshot: Path) -> dict[str, Any]:
     import json
 
@@ -483,15 +498,7 @@ def test_file_names_column_case_and_nameless_members_read_alike(spark: Any, tmp_
     pq.write_table(events([("e1", "m1", False)]), export / "consent_events" / "ev[1].parquet")
     pq.write_table(events([("e2", "m3", True)]), export / "consent_events" / "ev1.parquet")
 
-    def request(out: str) -> BuildRequest:
-        return BuildRequest(
-            export_dir=export, out=tmp_path / out, policy=load_policy("linkedin-2025"),
-            cutoff=CUTOFF, key=load_key(),
-        )  # fmt: skip
-
-    build_snapshot(request("embedded"))
-    _spark_build(spark, request("spark"), partitions=2)
-    _same_snapshot(tmp_path / "embedded", tmp_path / "spark")
+    _both_alike(spark, export, tmp_path, "linkedin-2025")
     manifest = _manifest(tmp_path / "spark")
     assert manifest["members"]["excluded_by_reason"] == {"objected": 1, "region_unknown": 1}
     records = _records(tmp_path / "spark")
@@ -509,15 +516,7 @@ def test_a_line_quarantined_twice_and_an_empty_snapshot_alike(spark: Any, tmp_pa
             "created_at": "2025-06-01T00:00:00Z", "text": "salut", "lang": "fr"}  # fmt: skip
     export = write_export(tmp_path / "export", members, [post, broken])
 
-    def request(out: str) -> BuildRequest:
-        return BuildRequest(
-            export_dir=export, out=tmp_path / out, policy=load_policy("minimal"), cutoff=CUTOFF,
-            key=load_key(),
-        )  # fmt: skip
-
-    build_snapshot(request("embedded"))
-    _spark_build(spark, request("spark"), partitions=2)
-    _same_snapshot(tmp_path / "embedded", tmp_path / "spark")
+    _both_alike(spark, export, tmp_path, "minimal")
     assert [e["line"] for e in _quarantine(tmp_path / "spark")["content"]] == [2, 2]
     assert _manifest(tmp_path / "spark")["quarantined"] == {"content": 2}
     for engine in ("embedded", "spark"):
@@ -558,15 +557,7 @@ def test_nanosecond_parquet_timestamps_read_alike(spark: Any, tmp_path: Path) ->
         export / "consent_events.parquet",
     )  # fmt: skip
 
-    def request(out: str) -> BuildRequest:
-        return BuildRequest(
-            export_dir=export, out=tmp_path / out, policy=load_policy("minimal"), cutoff=CUTOFF,
-            key=load_key(),
-        )  # fmt: skip
-
-    build_snapshot(request("embedded"))
-    _spark_build(spark, request("spark"), partitions=2)
-    _same_snapshot(tmp_path / "embedded", tmp_path / "spark")
+    _both_alike(spark, export, tmp_path, "minimal")
     manifest = _manifest(tmp_path / "spark")
     assert manifest["members"]["excluded_by_reason"] == {"objected": 1}
     assert manifest["quarantined"] == {"content": 2}  # r2 twice
