@@ -3,8 +3,9 @@
 Every row either comes out valid, typed as the table's Arrow schema (plus ``_file`` and ``_line``
 locating it; ``_line`` is the 1-based line of a JSONL file or the 1-based row of a Parquet file),
 or is rejected with the file, line, field and reason. Nothing is dropped silently. Only a file
-that cannot be read at all (not UTF-8 JSON lines, a Parquet file with a column of the wrong type)
-raises :class:`~tamis.errors.InputError`.
+that cannot be read at all (one that cannot be opened, a Parquet file that is corrupt, holds text
+that is not UTF-8 or a column of the wrong type) raises :class:`~tamis.errors.InputError`; in
+JSONL each line stands alone, and a line that is not a UTF-8 JSON object is rejected.
 
 JSONL is parsed by Arrow's multi-threaded JSON reader a block at a time; a block that Arrow
 rejects (a malformed line, a value of the wrong JSON type, a key given twice) is re-read line by
