@@ -89,9 +89,14 @@ def test_report_verdicts(tmp_path: Path) -> None:
         },
         "unique": None,
     }
+    probe = {"format": "phone", "extracted": False, "canary": None, "level": None}
     extraction = {
-        "canary_completion": [],
-        "record_completion": {"greedy": {"hits": 0, "rate": 0.0}, "beam": {"hits": 0, "rate": 0.0}},
+        "canary_completion": [{**probe, "strategy": s} for s in ("greedy", "beam")],
+        "record_completion": {
+            "prompts": 10,
+            "greedy": {"hits": 0, "rate": 0.0},
+            "beam": {"hits": 0, "rate": 0.0},
+        },
         "samples": {"matches": 0},
     }
     out = tmp_path / "report.html"
@@ -104,3 +109,34 @@ def test_report_verdicts(tmp_path: Path) -> None:
     assert write_report(out, exposure=exposure, extraction=extraction, mia=mia)["verdict"] == "fail"
     dull = measure_exposure(FakeModel(cs, per_copy=0.0), cs, references=500).to_dict()
     assert write_report(out, exposure=dull)["verdict"] == "invalid"
+
+
+def test_a_check_without_its_evidence_is_not_a_pass() -> None:
+    """Each of these read "pass" before: no 1-copy canaries to test, an extraction without the
+    canaries or without a single prompt, a membership-inference AUC of NaN (no held-out record
+    matched the split)."""
+    from tamis.audit.report import Thresholds, verdict
+
+    cs = draw_canaries(["phone"], [1, 4, 64], 10, 10, seed=4)
+    exposure = measure_exposure(FakeModel(cs, per_copy=0.5), cs, references=500).to_dict()
+    probe = {"format": "phone", "extracted": False, "canary": None, "level": None}
+    canary_rows = [{**probe, "strategy": s} for s in ("greedy", "beam")]
+    records = {"prompts": 5, "greedy": {"hits": 0, "rate": 0.0}, "beam": {"hits": 0, "rate": 0.0}}
+    extraction = {"canary_completion": canary_rows, "record_completion": records}
+    loss = {"auc": 0.5, "tpr_at_0.1%_fpr": 0.0}
+    mia = {"all": {"loss": loss}, "unique": None}
+    assert verdict(exposure, extraction, mia, Thresholds())[0] == "pass"
+
+    no_one_copy = {**exposure, "levels": [lv for lv in exposure["levels"] if lv["level"] > 1]}
+    state, lines = verdict(no_one_copy, extraction, mia, Thresholds())
+    assert state == "invalid" and "no canaries planted at 1 copies or fewer" in lines[0]
+    for broken, missing in (
+        ({**extraction, "canary_completion": []}, "MISSING canary extraction"),
+        ({"canary_completion": canary_rows}, "MISSING member-record greedy"),
+        ({**extraction, "record_completion": {**records, "prompts": 0}}, "MISSING member-record"),
+    ):
+        state, lines = verdict(exposure, broken, mia, Thresholds())
+        assert state == "fail" and any(line.startswith(missing) for line in lines), lines
+    nan = {"all": {"loss": {"auc": float("nan"), "tpr_at_0.1%_fpr": 0.0}}, "unique": None}
+    state, lines = verdict(exposure, extraction, nan, Thresholds())
+    assert state == "fail" and lines[-1].startswith("MISSING membership-inference")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -126,13 +127,23 @@ def verdict(
     mia: dict[str, Any] | None,
     thresholds: Thresholds,
 ) -> tuple[str, list[str]]:
-    """``pass``, ``fail`` or ``invalid``, with one line per check."""
+    """``pass``, ``fail`` or ``invalid``, with one line per check.
+
+    A check without its evidence is not a pass: no canaries at the levels that must stay
+    unexposed makes the audit ``invalid``; an extraction run without the canaries or without
+    member records, or a membership-inference AUC that is not a number (no held-out records
+    matched), is a ``MISSING`` line and fails the audit, as a missing audit does."""
     lines: list[str] = []
     failed = False
     if exposure is None:
         return "invalid", ["no exposure result: the audit has no sensitivity check"]
     if not exposure["valid"]:
         return "invalid", [exposure["validity"]]
+    if not any(lv["level"] <= thresholds.max_safe_level for lv in exposure["levels"]):
+        return "invalid", [
+            f"no canaries planted at {thresholds.max_safe_level} copies or fewer: the audit "
+            "cannot tell whether such records are exposed (plant canaries at those levels)"
+        ]
     lines.append("PASS " + exposure["validity"])
     for lv in exposure["levels"]:
         if lv["level"] <= thresholds.max_safe_level:
@@ -146,7 +157,10 @@ def verdict(
         lines.append("MISSING extraction audit")
         failed = True
     else:
-        for row in extraction.get("canary_completion", []):
+        if not extraction.get("canary_completion"):
+            lines.append("MISSING canary extraction: run the extraction audit with the canaries")
+            failed = True
+        for row in extraction.get("canary_completion") or []:
             if row["extracted"] and row["level"] is not None:
                 bad = row["level"] <= thresholds.max_safe_level
                 failed |= bad
@@ -155,9 +169,15 @@ def verdict(
                     f"{row['format']} "
                     f"prefix extracts a {row['level']}-copy canary"
                 )
-        rc = extraction.get("record_completion", {})
+        rc = extraction.get("record_completion") or {}
         for strategy in ("greedy", "beam"):
-            rate = rc.get(strategy, {}).get("rate", 0.0)
+            if not rc.get("prompts") or strategy not in rc:
+                lines.append(
+                    f"MISSING member-record {strategy} completion: no member record was prompted"
+                )
+                failed = True
+                continue
+            rate = rc[strategy]["rate"]
             bad = rate > thresholds.max_record_hit_rate
             failed |= bad
             lines.append(
@@ -169,6 +189,13 @@ def verdict(
         failed = True
     else:
         res = (mia.get("unique") or mia["all"])["loss"]
+        figures = (res.get("auc"), res.get("tpr_at_0.1%_fpr"))
+        if any(f is None or math.isnan(f) for f in figures):
+            lines.append(
+                "MISSING membership-inference figures (AUC not a number): no held-out record "
+                "matched the snapshot's split"
+            )
+            return "fail", lines
         bad = res["auc"] > thresholds.max_mia_auc or res["tpr_at_0.1%_fpr"] > thresholds.max_mia_tpr
         failed |= bad
         lines.append(
