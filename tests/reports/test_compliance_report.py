@@ -19,8 +19,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pytest
 import yaml
 
+from tamis.errors import InputError
 from tamis.policy import load_policy
 from tamis.reports import Document
 from tamis.reports.document import Check
@@ -337,6 +339,14 @@ def test_audit_directory_is_read_and_absent_audit_is_said(
     assert exposure.rows == ((1, 1.5), (10, 2.75))
     con = _independent_session(doc, world["db"])
     assert con.sql(exposure.query).fetchall() == [(1, 1.5), (10, 2.75)]
+    # an audit.json without a verdict (the canary-plant summary) is said, not passed over
+    (audit / "audit.json").write_text(json.dumps({"canaries": 40, "controls": 40, "seed": 1}))
+    md = build_report("minimal", audit=audit).render_markdown("p")
+    assert "holds no verdict" in md
+    # a malformed one is an error naming the file, not a traceback
+    (audit / "audit.json").write_text("{not json")
+    with pytest.raises(InputError, match="not a JSON audit result"):
+        build_report("minimal", audit=audit)
 
 
 def test_residual_pii_names_its_command(report: Document) -> None:

@@ -32,6 +32,22 @@ def test_prefilled_from_the_policy_with_marked_judgements(make, tmp_path: Path) 
         assert fig.query.startswith("tamis policy"), fig.key
 
 
+def test_dpia_claims_only_the_measures_the_policy_enables() -> None:
+    # the table was fixed text: it claimed duplicate removal for linkedin-2025, which has none
+    def measures(policy: str) -> dict[str, str]:
+        table = next(f for f in dpia_report(policy).figures if f.key == "dpia.risks")
+        return {str(r[0]): str(r[1]) for r in table.rows}
+
+    linkedin, minimal = measures("linkedin-2025"), measures("minimal")
+    memorisation = next(k for k in linkedin if k.startswith("Memorisation"))
+    special = next(k for k in linkedin if k.startswith("Special-category"))
+    assert "NO duplicate removal" in linkedin[memorisation]
+    assert "NO sensitive-data stage" in linkedin[special]
+    assert "NO" not in minimal[memorisation] and "duplicate removal" in minimal[memorisation]
+    assert "drops or redacts special-category data" in minimal[special]
+    assert "not enforced by the policy" in minimal[memorisation]  # the audit is a separate step
+
+
 def test_lia_necessity_lists_what_goes_beyond_minimal() -> None:
     doc = lia_report("linkedin-2025")
     beyond = next(f for f in doc.figures if f.key == "lia.beyond_minimal")

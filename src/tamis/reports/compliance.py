@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tamis.errors import InputError
 from tamis.policy import diff_policies, load_policy
 from tamis.policy.categories import ALL_CATEGORIES, KIND_CATEGORY, PROFILE_FIELDS, covers
 from tamis.reports import plots
@@ -670,7 +671,12 @@ class _Builder:
         path = Path(self.o.audit) / AUDIT_FILE
         if not path.is_file():
             return [Check(f"memorisation audit: no {AUDIT_FILE} in {self.o.audit}", None)], None
-        data = json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"not a JSON audit result ({exc})", file=str(path)) from None
+        if not isinstance(data, dict):
+            raise InputError("not a JSON audit result (an object)", file=str(path))
         src = f"(SELECT content::JSON AS a FROM read_text({sql_str(path)}))"  # nosec B608  # constant names, quoted literals
         blocks: list[Any] = []
         verdict = data.get("verdict")
@@ -718,6 +724,14 @@ class _Builder:
                     f"memorisation audit verdict: **{verdict}**",
                     str(verdict).lower() in {"pass", "passed", "ok"},
                     (figs[0].ref,),
+                )
+            )
+        else:  # e.g. the canary-plant summary: figures of the audit copy, not an audit result
+            blocks.append(
+                Check(
+                    f"memorisation audit: {AUDIT_FILE} in {self.o.audit} holds no verdict (run "
+                    "the audit, `tamis audit report`, and give its result)",
+                    None,
                 )
             )
         exposure = None

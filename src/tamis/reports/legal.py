@@ -121,6 +121,30 @@ class _Facts:
         ]
         return out
 
+    def risk_measures(self) -> list[tuple[object, ...]]:
+        """The DPIA's risks with the measures *this* policy's purpose enables (none claimed
+        that it does not enable)."""
+        stages = list(self.pp.stages)
+        memo = [f"text stage `{s.name}` redacts personal data in texts" for s in stages] or [
+            "NO text stage: personal data in texts is not redacted"
+        ]
+        memo.append(
+            "duplicate removal"
+            if self.pp.dedup
+            else "NO duplicate removal (a text repeated in the training data is memorised more)"
+        )
+        memo.append(
+            "memorisation audit of each trained model: not enforced by the policy; run `tamis "
+            "audit` and give its result to `tamis report compliance --audit`"
+        )
+        sensitive = [s.name for s in stages if s.options.get("sensitive") in ("drop", "redact")]
+        special = [
+            f"text stage `{n}` drops or redacts special-category data" for n in sensitive
+        ] or ["NO sensitive-data stage: special-category data in texts is not detected"]
+        special.append("excluded categories (see the processing description)")
+        measures = {_MEMORISATION: "; ".join(memo), _SPECIAL: "; ".join(special)}
+        return [(risk, measures.get(risk) or text) for risk, text in _RISKS]
+
     def measured(self) -> list[Figure]:
         ev = self.ev
         if ev is None:
@@ -320,21 +344,16 @@ def lia_report(
             ev.close()
 
 
+_MEMORISATION = "Memorisation and regurgitation of personal data by the trained model"
+_SPECIAL = "Special-category data (health, religion, politics, ...)"
 _RISKS = (
-    (
-        "Memorisation and regurgitation of personal data by the trained model",
-        "PII redaction stage; duplicate removal; memorisation audit (`tamis report compliance "
-        "--audit`)",
-    ),
+    (_MEMORISATION, ""),
     (
         "Use of a member's data after an objection",
         "append-only registry; as-of state at the cutoff; reconciliation in the compliance report",
     ),
     ("Data of minors", "minimum age per region; records written while a minor stay out"),
-    (
-        "Special-category data (health, religion, politics, ...)",
-        "sensitive-data stage where enabled; excluded categories",
-    ),
+    (_SPECIAL, ""),
     (
         "Re-identification of members from training data",
         "keyed pseudonyms; no member ids; profile records carry no identifier",
@@ -359,7 +378,7 @@ def dpia_report(
                 "dpia.risks",
                 "Risks and the measures this policy enables",
                 ("risk", "measures in place"),
-                [(r, m) for r, m in _RISKS],
+                f.risk_measures(),
                 f.show,
             )
         )
