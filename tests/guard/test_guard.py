@@ -99,6 +99,19 @@ def test_a_members_phone_in_another_spelling_is_the_members() -> None:
     assert [f.member for f in Guard(directory).check(text).findings] == [True, False]
 
 
+def test_a_members_phone_with_an_extension_and_a_tagged_address_are_the_members() -> None:
+    # the extension digits pushed the number out of the lookup key; a "+tag" address made of
+    # the member's full name is theirs, and is redacted whole (not "<PERSON>+ia@...")
+    directory = MemberDirectory(["Jeanne"], ["Martin"], ["jeanne@ex.com"], ["06 12 34 56 78"])
+    member_scope = Guard(directory, scope="member")
+    phone = member_scope.check("Appelez-la au 06 12 34 56 78 poste 4")
+    assert phone.action == "redact" and phone.text == "Appelez-la au <PHONE>"
+    for guard in (member_scope, Guard(directory)):
+        tagged = guard.check("écrire à jeanne.martin+ia@gmail.com")
+        assert tagged.text == "écrire à <EMAIL>"
+        assert [(f.type, f.member) for f in tagged.findings] == [("EMAIL_ADDRESS", True)]
+
+
 def test_bad_mode_and_scope() -> None:
     with pytest.raises(TamisError, match="available"):
         Guard(scope="everyone")  # type: ignore[arg-type]

@@ -19,13 +19,14 @@ detector, whether it is a member's), never the found text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from tamis.errors import TamisError
 from tamis.pii.anonymizers import Placeholder, apply
-from tamis.pii.directory import MemberDirectory
+from tamis.pii.directory import FULL, MemberDirectory
 from tamis.pii.engine import PiiEngine
 from tamis.pii.spans import EMAIL, PERSON, PHONE, Span
 
@@ -45,6 +46,10 @@ GUARD_DETECTORS: tuple[str, ...] = (
 FULL_NAME_SCORE = 0.9  # person.members.v1 scores full names 0.97, lone names <= 0.8
 MODES: tuple[str, ...] = ("redact", "block")
 SCOPES: tuple[str, ...] = ("any", "member")
+
+
+# a phone extension at the end of a phone span ("06 12 34 56 78 poste 4")
+_EXTENSION = re.compile(r"\s?(?:x|ext\.?|poste)\s?\d{1,5}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +126,13 @@ class Guard:
             member = (
                 self.directory.is_member_email(value)
                 if span.type == EMAIL
-                else self.directory.is_member_phone(value)
+                # the span runs over an extension ("... poste 4"): the number is before it
+                else self.directory.is_member_phone(_EXTENSION.split(value, maxsplit=1)[0])
             )
+            if span.type == EMAIL and not member:
+                # an address made of a member's full name ("jeanne.martin+ia@...") is theirs
+                local = value.split("@", 1)[0]
+                member = any(m.kinds & FULL for m in self.directory.matches(local))
             if self.scope == "member" and not member:
                 return None
         return Finding(span.type, span.start, span.end, span.detector, member)

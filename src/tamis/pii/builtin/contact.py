@@ -4,8 +4,10 @@ Phone candidates are runs of 7-15 digits with single separators (space, dot, das
 ``+``/``00`` prefix, ``(0)`` and an extension. A candidate is then scored: a number that
 ``phonenumbers`` validates (international, French national ``0X…``, North American) is strong; a
 merely phone-shaped run (``699 956 915``) is weak and kept only with a phone cue before it
-("tél", "call me on", "Phone:"); a cue such as "commande", "order", "n°", "version" before it
-rejects weak and medium candidates, so order numbers, versions and standards are not phones.
+("tél", "call me on", "Phone:"); a cue such as "commande", "order", "n°", "version" just before
+it rejects weak and medium candidates, so order numbers, versions and standards are not phones,
+unless a phone cue is as near ("N° de tél : 06 12 34 56 78"). A cue glued to its number
+("Tél.06.12.34.56.78") counts too.
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ import phonenumbers
 from tamis.pii.base import Detector, detectors
 from tamis.pii.spans import EMAIL, PHONE, Span
 
-EMAIL_PATTERN = (
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*"
-    r"\.[A-Za-z]{2,24}(?![\w-])"
-)
+# Domain labels of letters (any script: "bücher.de", "société.fr"), digits and hyphens.
+_LABEL = r"[^\W_](?:[^\W_]|-){0,62}"
+EMAIL_PATTERN = r"@" + _LABEL + r"(?:\." + _LABEL + r")*\.[^\W\d_]{2,24}(?![\w-])"
 
 
 class EmailDetector:
-    """E-mail addresses (``local@domain.tld``), including Unicode letters in the local part."""
+    """E-mail addresses (``local@domain.tld``), with Unicode letters in the local part and in
+    the domain (internationalised domain names)."""
 
     id = "email.v1"
     types: tuple[str, ...] = (EMAIL,)
@@ -72,12 +74,19 @@ PHONE_PATTERN = (
     r"\d(?:" + _SEP + r"?(?:\(\d{1,4}\)|\d)){6,17}"
     r")"
     r"(?P<ext>\s?(?:x|ext\.?|poste)\s?\d{1,5})?"
-    r"(?![\w/@]|[.,\-]\d)"
+    r"(?![\w@]|/(?!\s?[+(]?\d)|[.,\-]\d)"  # "06 12 34 56 78/01 45 67 89 12": two numbers
 )
+# A phone cue glued to its number by a dot or a colon ("Tél.06.12.34.56.78", "Port.06 ..."):
+# the pattern's lookbehinds refuse a digit after "word." (versions, decimals), so such numbers
+# are matched from the cue.
+_GLUE = re.compile(r"[.:](?<=[^\W\d_][.:])(?=[+(]?\d)")
+_GLUED = re.compile(r"(?i)(?<!\w)(?:t[ée]l|tel|port|mob|fax|gsm)[.:]$")
+# One French number at the head of a run too long for one ("06 12 34 56 78 01 23 45 67 89").
+_FR_RUN = re.compile(r"(?P<num>0[1-9]([ .\-\u00a0\u202f])\d\d(?:\2\d\d){3})(?P<ext>(?!))?(?=\2\d)")
 
 # Cheap scan for where a phone may start (the lookbehinds sit after the first character so
 # the regex engine can skip to candidate characters in C); PHONE_PATTERN then checks there.
-PHONE_SCAN = r"[+(\d](?<![\w+./,\-][+(\d])(?<![\w][.,][+(\d])[\d .()\-\u00a0\u202f]{6,}"
+PHONE_SCAN = r"[+(\d](?<![\w+./,\-][+(\d])(?<![\w][.,][+(\d])[\d .()+\-\u00a0\u202f]{6,}"
 
 PHONE_CUES = (
     r"t[ée]l(?:[ée]phone)?\.?",
@@ -209,40 +218,70 @@ class PhoneDetector:
 
     id = "phone.v1"
     types: tuple[str, ...] = (PHONE,)
-    prefilter: str | None = r"\d[ .\-]?\d[ .\-]?\d[ .\-]?\d[ .\-]?\d[ .\-]?\d[ .\-]?\d"
+    # the separators of PHONE_PATTERN, non-breaking spaces included (French typography); the
+    # prefilter also runs in RE2 (Arrow), which has no \u escape: the characters themselves
+    prefilter: str | None = "\\d(?:[ .\\-\u00a0\u202f]?\\d){6}"
     threshold = 0.5
     cue_boost = 0.35
     window = 40
 
     def __init__(self) -> None:
         self._rx = re.compile(PHONE_PATTERN)
+        # the same without its lookbehinds, for numbers glued to a cue (_GLUED)
+        self._body = re.compile("(?P<num>" + PHONE_PATTERN.split("(?P<num>", 1)[1])
         self._scan = re.compile(PHONE_SCAN)
         _load_metadata()
 
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
-        out = []
+        out: list[Span] = []
         match = self._rx.match
-        for candidate in self._scan.finditer(text):
+        pos = 0
+        while (candidate := self._scan.search(text, pos)) is not None:
             m = match(text, candidate.start())
-            if m is None:
+            if m is not None and len(_NON_DIGIT.sub("", m.group("num"))) > 15:
+                m = _FR_RUN.match(text, candidate.start()) or m  # numbers one after another
+            # a candidate run may hold several numbers: scan on after the one found; one that
+            # fails at "(" may start just after it ("(+33 6 12 ...)")
+            if m is not None:
+                pos = m.end()
+            elif text[candidate.start()] == "(":
+                pos = candidate.start() + 1
+            else:
+                pos = candidate.end()
+            if m is not None:
+                self._keep(text, m, out)
+        taken = {s.start for s in out}
+        for glue in _GLUE.finditer(text):  # a dot or colon between a word and a digit: rare
+            if not _GLUED.search(text, max(0, glue.start() - 4), glue.end()):
                 continue
-            start, end = m.span("num")
-            score, why = phone_score(m.group("num"))
-            if score <= 0:
-                continue
-            before = max(0, start - self.window)
-            near = max(0, start - 18)
-            if score < 0.9 and _NEG_RX.search(text, near, start):
-                continue
-            if score < 0.85 and _CUE_RX.search(text, before, start):
-                score = min(0.95, score + self.cue_boost)
-                why += " after a phone cue"
-            if score < self.threshold:
-                continue
-            if m.group("ext"):
-                end = m.end("ext")
-            out.append(Span(start, end, PHONE, score, self.id, why))
+            m = self._body.match(text, glue.end())
+            if m is not None and m.start("num") not in taken:
+                self._keep(text, m, out)
+                out.sort(key=lambda s: s.start)
         return out
+
+    def _keep(self, text: str, m: re.Match[str], out: list[Span]) -> None:
+        start, end = m.span("num")
+        score, why = phone_score(m.group("num"))
+        if score <= 0:
+            return
+        before = max(0, start - self.window)
+        near = max(0, start - 18)
+        # "commande 06 12 34 56 78" is an order number; "N° de tél : 06 ..." is a phone
+        if (
+            score < 0.8  # the French layout "0X XX XX XX XX" is a phone whatever precedes it
+            and _NEG_RX.search(text, near, start)
+            and not _CUE_RX.search(text, near, start)
+        ):
+            return
+        if score < 0.85 and _CUE_RX.search(text, before, start):
+            score = min(0.95, score + self.cue_boost)
+            why += " after a phone cue"
+        if score < self.threshold:
+            return
+        if m.group("ext"):
+            end = m.end("ext")
+        out.append(Span(start, end, PHONE, score, self.id, why))
 
     def __getstate__(self) -> dict[str, object]:
         return {}

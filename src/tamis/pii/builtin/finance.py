@@ -23,11 +23,21 @@ IBAN_LENGTHS: dict[str, int] = {
     "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }  # fmt: skip
 
-IBAN_PATTERN = r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?:[ \-]?[A-Z0-9]{1,4}){3,8}(?![A-Za-z0-9])"
-# typed in lower case, in one block ("my iban is gb42nawi04454264788619"): found by its check
-# digits and what follows them (a scan that starts at each lower-case letter would try most of
-# the text), then the two letters before them are checked
-LOWER_IBAN_TAIL = r"\d\d[a-z0-9]{11,30}(?![A-Za-z0-9])"
+# group separators: space, hyphen, dot, and the non-breaking spaces of French typography
+_SEP = r"[ \-.\u00a0\u202f]"
+IBAN_PATTERN = (
+    r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?:" + _SEP + r"?[A-Z0-9]{1,4}+){3,8}(?![A-Za-z0-9])"
+)
+# typed in lower (or mixed) case, in one block or in groups ("my iban is gb42nawi04454264788619",
+# "fr76 3000 6000 ..."): found by its check digits and what follows them (a scan that starts at
+# each lower-case letter would try most of the text), then the two letters before them are
+# checked
+# Groups are possessive ({1,4}+): a run of letters and digits splits into groups one way only,
+# or a long token (a hash, a key) would be tried in every split (milliseconds a token).
+LOWER_IBAN_TAIL = (
+    # a character first, then the lookbehind: the regex engine skips to digits in C
+    r"\d(?<=[A-Za-z][A-Za-z]\d)\d(?:" + _SEP + r"?[A-Za-z0-9]{1,4}+){3,8}(?![A-Za-z0-9])"
+)
 
 
 def iban_valid(compact: str) -> bool:
@@ -49,33 +59,36 @@ class IbanDetector:
     def __init__(self) -> None:
         self._rx = re.compile(IBAN_PATTERN)
         self._lower = re.compile(LOWER_IBAN_TAIL)
-        self._groups = re.compile(r"[ \-]?[A-Z0-9]{1,4}")
+        self._groups = re.compile(_SEP + r"?[A-Za-z0-9]{1,4}")
 
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
-        out = []
+        found: dict[int, Span] = {}
         for m in self._rx.finditer(text):
-            start = m.start()
-            chunk = m.group()
-            # try the whole candidate, then without trailing groups
-            cuts = [g.end() for g in self._groups.finditer(chunk, 4)]
-            ends = [start + c for c in reversed(cuts)]
-            for end in ends:
-                if end - start < 15:
-                    break
-                compact = re.sub(r"[ \-]", "", text[start:end])
-                if iban_valid(compact):
-                    out.append(Span(start, end, IBAN, 0.95, self.id, "IBAN checksum"))
-                    break
+            self._longest_valid(text, m.start(), m.group(), found, "IBAN checksum")
         for m in self._lower.finditer(text):
-            start, end = m.start() - 2, m.end()
+            start = m.start() - 2
             country = text[start : start + 2] if start >= 0 else ""
-            if not (country.isascii() and country.isalpha() and country.islower()):
+            if start in found or not (country.isascii() and country.isalpha()):
                 continue
             if start and text[start - 1].isalnum():
                 continue  # inside a longer word
-            if iban_valid(text[start:end].upper()):
-                out.append(Span(start, end, IBAN, 0.95, self.id, "IBAN checksum (lower case)"))
-        return out
+            chunk = country + m.group()
+            self._longest_valid(text, start, chunk, found, "IBAN checksum (lower case)")
+        return [found[s] for s in sorted(found)]
+
+    def _longest_valid(
+        self, text: str, start: int, chunk: str, found: dict[int, Span], why: str
+    ) -> None:
+        """The candidate at ``start``, or it without trailing groups (it may run into a word),
+        if its checksum holds."""
+        cuts = [g.end() for g in self._groups.finditer(chunk, 4)]
+        for end in (start + c for c in reversed(cuts)):
+            if end - start < 15:
+                return
+            compact = re.sub(_SEP, "", text[start:end]).upper()
+            if iban_valid(compact):
+                found[start] = Span(start, end, IBAN, 0.95, self.id, why)
+                return
 
 
 def luhn_valid(digits: str) -> bool:
@@ -90,7 +103,13 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-CARD_PATTERN = r"\d(?<![\d\-.,]\d)(?:[ \-]?\d){12,18}(?![\d]|[\-.,]\d)"
+# Digits with single spaces or hyphens (non-breaking spaces too), or grouped by four with dots
+# ("4111.1111.1111.1111": only so, a dot elsewhere is a decimal point).
+CARD_PATTERN = (
+    r"\d(?<![\d\-.,]\d)(?:\d{3}\.\d{4}\.\d{4}\.\d{1,7}(?![\d]|[.,]\d)"
+    r"|(?:[ \-\u00a0\u202f]?\d){12,18}(?![\d]|[\-.,]\d))"
+)
+_NOT_DIGIT = re.compile(r"\D")
 _CARD_PREFIX = re.compile(r"^(?:4|5[0-9]|2[2-7]|3[47]|3[068]|35|6|1800|2131)")
 
 
@@ -99,7 +118,8 @@ class CardDetector:
 
     id = "credit_card.v1"
     types: tuple[str, ...] = (CARD,)
-    prefilter: str | None = r"\d{4}[ \-]?\d{4}[ \-]?\d{4}"
+    # also run in RE2 (Arrow), which has no \u escape: the characters themselves
+    prefilter: str | None = "\\d{4}[ \\-.\u00a0\u202f]?\\d{4}[ \\-.\u00a0\u202f]?\\d{4}"
 
     def __init__(self) -> None:
         self._rx = re.compile(CARD_PATTERN)
@@ -108,7 +128,7 @@ class CardDetector:
         out = []
         for m in self._rx.finditer(text):
             raw = m.group()
-            digits = raw.replace(" ", "").replace("-", "")
+            digits = _NOT_DIGIT.sub("", raw)
             if not 13 <= len(digits) <= 19 or not _CARD_PREFIX.match(digits):
                 continue
             if not luhn_valid(digits) or len(set(digits)) < 2:

@@ -575,7 +575,7 @@ class MemberNameDetector:
             if start and text[start - 1] in "/@._-":
                 continue
             if end < n and (
-                text[end] in "/@_"
+                text[end] in "/@_+"
                 or (text[end] in ".-" and end + 1 < n and text[end + 1].isalnum())
             ):
                 continue
