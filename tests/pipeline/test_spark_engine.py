@@ -420,6 +420,19 @@ def test_auto_consent_stops_on_both_engines_when_the_registry_disagrees(
         assert disagreement == {"registry": db, "members": 1}, engine
 
 
+def test_settings_that_change_what_is_read_cannot_be_overridden() -> None:
+    """--spark-conf may tune Spark, not make it skip files or fold column names."""
+    from tamis.pipeline.engines.spark import REQUIRED_CONF
+
+    session = spark_session(
+        "local[2]",
+        {"spark.sql.files.ignoreCorruptFiles": "true", "spark.sql.caseSensitive": "false"},
+    )
+    for key in ("spark.sql.files.ignoreCorruptFiles", "spark.sql.files.ignoreMissingFiles",
+                "spark.sql.caseSensitive", "spark.sql.session.timeZone"):  # fmt: skip
+        assert session.conf.get(key) == REQUIRED_CONF[key], key
+
+
 def test_workers_run_this_interpreter(spark: Any) -> None:
     assert os.environ["PYSPARK_PYTHON"] == sys.executable
 

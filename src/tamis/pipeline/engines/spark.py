@@ -87,6 +87,10 @@ REQUIRED_CONF: dict[str, str] = {
     # column names as the reader matches them: "Country" is not "country" (Spark's default
     # would read a part file's Country as the member's country)
     "spark.sql.caseSensitive": "true",
+    # a file Spark cannot read (corrupt, or gone) stops the build; skipped, a consent part's
+    # objections would be lost without a word (--spark-conf may not turn these on)
+    "spark.sql.files.ignoreCorruptFiles": "false",
+    "spark.sql.files.ignoreMissingFiles": "false",
 }
 # Defaults a user may override with --spark-conf.
 DEFAULT_CONF: dict[str, str] = {
