@@ -267,7 +267,7 @@ class PhoneDetector:
             return
         before = max(0, start - self.window)
         near = max(0, start - 18)
-        # "commande 06 12 34 56 78" is an order number; "N° de tél : 06 ..." is a phone
+        # "Commande n° 0612345678" is an order number; "N° de tél : 06 ..." is a phone
         if (
             score < 0.8  # the French layout "0X XX XX XX XX" is a phone whatever precedes it
             and _NEG_RX.search(text, near, start)
