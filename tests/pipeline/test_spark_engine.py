@@ -575,3 +575,29 @@ def test_nanosecond_parquet_timestamps_read_alike(spark: Any, tmp_path: Path) ->
     assert manifest["members"]["excluded_by_reason"] == {"objected": 1}
     assert manifest["quarantined"] == {"content": 2}  # r2 twice
     assert _records(tmp_path / "spark") == {}
+
+
+def test_duplicate_ids_are_found_alike_on_lines_spark_parsed_otherwise(
+    spark: Any, tmp_path: Path
+) -> None:
+    """Spark's JSON reader skipped the id of a line with a 1,500-digit number in an ignored
+    field, which tamis' reader accepts: both copies of r1 went into the Spark snapshot. And a
+    line giving record_id twice made each engine quarantine another copy. Both engines now scan
+    the ids the same way."""
+    import json
+
+    members = [{"member_id": m, "country": "FR", "birth_date": "1980-05-05",
+                "created_at": "2020-01-01T00:00:00Z"} for m in ("m1", "m2")]  # fmt: skip
+
+    def post(record: str, member: str) -> dict[str, Any]:
+        return {"record_id": record, "member_id": member, "kind": "post", "visibility": "public",
+                "created_at": "2025-06-01T00:00:00Z", "text": f"{record} by {member}"}  # fmt: skip
+
+    long_number = json.dumps(post("r1", "m2"))[:-1] + ', "n": ' + "1" * 1500 + "}"
+    twice = json.dumps(post("r2", "m2"))[:-1] + ', "record_id": "r3"}'
+    export = write_export(
+        tmp_path / "export", members, [post("r1", "m1"), long_number, post("r2", "m1"),
+                                       post("r3", "m1"), twice]
+    )  # fmt: skip
+    _both_alike(spark, export, tmp_path, "minimal")
+    assert "r1" not in _records(tmp_path / "spark")  # both copies quarantined

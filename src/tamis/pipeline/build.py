@@ -756,20 +756,8 @@ class SnapshotBuilder:
         (DuckDB spills to disk beyond it) that is closed afterwards, so the build does not keep
         a hash table of every record id."""
 
-        def scan(path: Path) -> str:
-            if path.suffix == ".parquet":
-                return f"read_parquet('{_sql_path(path)}')"
-            return (
-                f"read_json('{_sql_path(path)}', format='newline_delimited', "
-                "columns={'record_id': 'VARCHAR'}, ignore_errors=true)"
-            )
-
         def scans() -> str:
-            # ids as text, as the reader reads them (a Parquet file may hold integer ids)
-            return " UNION ALL ".join(
-                f"SELECT CAST(record_id AS VARCHAR) AS record_id FROM {scan(p)}"  # nosec B608  # quoted literals
-                for p in self._files(CONTENT)
-            )
+            return " UNION ALL ".join(raw_ids_sql(p, "record_id") for p in self._files(CONTENT))
 
         con = duckdb.connect()
         try:
@@ -1155,6 +1143,20 @@ def erasure_tombstones(request: BuildRequest) -> tuple[pa.Table, dict[str, Any]]
             shown = registry.url
     table = pa.table({"member_id": pa.array(members, pa.string())})
     return table, {"registry": shown, "tombstones": len(members)}
+
+
+def raw_ids_sql(path: Path, column: str) -> str:
+    """DuckDB SQL for the ids of one export file (``column``, as text, as the reader reads them:
+    a Parquet file may hold integer ids; a JSONL line DuckDB cannot parse is skipped). The
+    duplicate-id scan of both engines, so that they find the same duplicates."""
+    if path.suffix == ".parquet":
+        source = f"read_parquet('{_sql_path(path)}')"
+    else:
+        source = (
+            f"read_json('{_sql_path(path)}', format='newline_delimited', "
+            f"columns={{'{column}': 'VARCHAR'}}, ignore_errors=true)"
+        )
+    return f"SELECT CAST({column} AS VARCHAR) AS {column} FROM {source}"  # nosec B608  # quoted literals
 
 
 def registry_beside_export(

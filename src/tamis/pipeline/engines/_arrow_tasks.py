@@ -29,13 +29,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tamis.keys import PseudonymKey
 from tamis.pipeline import semantics
-from tamis.pipeline.build import STAGE_BATCH_ROWS, _profile_text
+from tamis.pipeline.build import (
+    DUPLICATE_SCAN_MEMORY,
+    STAGE_BATCH_ROWS,
+    _profile_text,
+    raw_ids_sql,
+)
 from tamis.pipeline.runner import apply_stages
 from tamis.pipeline.stages import RECORD_SCHEMA, Stage
 from tamis.policy.categories import PROFILE_FIELDS, profile_kind
@@ -178,15 +184,29 @@ def read_files(batches: Iterable[pa.RecordBatch], table: Table) -> Iterator[pa.R
 
 
 def read_ids(batches: Iterable[pa.RecordBatch], column: str) -> Iterator[pa.RecordBatch]:
-    """Task: one column of Parquet files (``path``), as text, as the reader reads it (for files
-    Spark's Parquet reader cannot read)."""
+    """Task: one column of export files (``path``), as text. JSONL through the embedded
+    engine's duplicate-id scan (DuckDB: :func:`~tamis.pipeline.build.raw_ids_sql`), so that both
+    engines find the same duplicates (Spark's JSON reader skipped lines that tamis' reader
+    accepts, and both copies of their id got in); Parquet that Spark's reader cannot read
+    (nanosecond timestamps) through pyarrow."""
     for batch in batches:
         for path in batch.column("path").to_pylist():
-            for part in pq.ParquetFile(path).iter_batches(columns=[column]):
-                ids = part.column(0)
-                if not pa.types.is_string(ids.type):
-                    ids = ids.cast(pa.string())
-                yield pa.RecordBatch.from_arrays([ids], names=[column])
+            if path.endswith(".parquet"):
+                for part in pq.ParquetFile(path).iter_batches(columns=[column]):
+                    ids = part.column(0)
+                    if not pa.types.is_string(ids.type):
+                        ids = ids.cast(pa.string())
+                    yield pa.RecordBatch.from_arrays([ids], names=[column])
+                continue
+            con = duckdb.connect()
+            try:
+                con.execute("SET threads = 1")  # one task a file: Spark runs them side by side
+                con.execute(f"SET memory_limit = '{DUPLICATE_SCAN_MEMORY}'")
+                reader = con.sql(raw_ids_sql(Path(path), column)).fetch_record_batch(65_536)
+                for part in reader:
+                    yield pa.RecordBatch.from_arrays([part.column(0)], names=[column])
+            finally:
+                con.close()
 
 
 def validate_parquet(

@@ -309,18 +309,16 @@ class SparkEngine:
         return not any(nanos)
 
     def _raw_ids(self, table: Table, column: str) -> DataFrame:
-        """The raw ids of a table, read by Spark's own readers (unparseable lines give null)."""
+        """The raw ids of a table for the duplicate check: Parquet by Spark's own reader (exact,
+        typed columns); JSONL, and Parquet Spark cannot read, by the embedded engine's scan in a
+        task per file (:func:`~tamis.pipeline.engines._arrow_tasks.read_ids`)."""
         files = self._files(table)
-        if all(p.suffix == ".parquet" for p in files):
-            if not self._spark_reads_parquet(files, table):
-                listing = self._frame(pa.table({"path": [str(p.resolve()) for p in files]}))
-                return listing.repartition(max(1, len(files))).mapInArrow(
-                    partial(tasks.read_ids, column=column), f"`{column}` STRING"
-                )
+        if self._spark_reads_parquet(files, table):
             return self._parquet(files).select(column)
-        read = self.spark.read.schema(f"`{column}` STRING").json([_literal(p) for p in files])
-        _check_read(read, files, self._display)
-        return read.select(column)
+        listing = self._frame(pa.table({"path": [str(p.resolve()) for p in files]}))
+        return listing.repartition(max(1, len(files))).mapInArrow(
+            partial(tasks.read_ids, column=column), f"`{column}` STRING"
+        )
 
     def _parquet(self, files: list[Path]) -> DataFrame:
         """The Parquet files, each read once: Hadoop takes a path for a pattern, so that
