@@ -26,6 +26,7 @@ from typing import Literal
 
 from tamis.errors import TamisError
 from tamis.pii.anonymizers import Placeholder, apply
+from tamis.pii.builtin.contact import PHONE_EXTENSION
 from tamis.pii.directory import FULL, MemberDirectory
 from tamis.pii.engine import PiiEngine
 from tamis.pii.spans import EMAIL, PERSON, PHONE, Span
@@ -49,7 +50,7 @@ SCOPES: tuple[str, ...] = ("any", "member")
 
 
 # a phone extension at the end of a phone span ("06 12 34 56 78 poste 4")
-_EXTENSION = re.compile(r"\s?(?:x|ext\.?|poste)\s?\d{1,5}$")
+_EXTENSION = re.compile(PHONE_EXTENSION + "$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,13 +67,15 @@ class EmailDetector:
 
 
 _SEP = r"[ .\-\u00a0\u202f]"
+# An extension after a number ("poste 4", "x4587"): part of the phone span.
+PHONE_EXTENSION = r"\s?(?:x|ext\.?|poste)\s?\d{1,5}"
 PHONE_PATTERN = (
     r"(?<![\w+./,-])(?<![\w][.,])"
     r"(?P<num>"
     r"(?:\+|(?:\(\+?\d{1,4}\)" + _SEP + r"?))?"
     r"\d(?:" + _SEP + r"?(?:\(\d{1,4}\)|\d)){6,17}"
     r")"
-    r"(?P<ext>\s?(?:x|ext\.?|poste)\s?\d{1,5})?"
+    r"(?P<ext>" + PHONE_EXTENSION + r")?"
     r"(?![\w@]|/(?!\s?[+(]?\d)|[.,\-]\d)"  # "06 12 34 56 78/01 45 67 89 12": two numbers
 )
 # A phone cue glued to its number by a dot or a colon ("Tél.06.12.34.56.78", "Port.06 ..."):
@@ -82,7 +84,7 @@ PHONE_PATTERN = (
 _GLUE = re.compile(r"[.:](?<=[^\W\d_][.:])(?=[+(]?\d)")
 _GLUED = re.compile(r"(?i)(?<!\w)(?:t[ée]l|tel|port|mob|fax|gsm)[.:]$")
 # One French number at the head of a run too long for one ("06 12 34 56 78 01 23 45 67 89").
-_FR_RUN = re.compile(r"(?P<num>0[1-9]([ .\-\u00a0\u202f])\d\d(?:\2\d\d){3})(?P<ext>(?!))?(?=\2\d)")
+_FR_RUN = re.compile(r"(?P<num>0[1-9]([ .\-\u00a0\u202f])\d\d(?:\2\d\d){3})(?=\2\d)")
 
 # Cheap scan for where a phone may start (the lookbehinds sit after the first character so
 # the regex engine can skip to candidate characters in C); PHONE_PATTERN then checks there.
@@ -279,7 +281,7 @@ class PhoneDetector:
             why += " after a phone cue"
         if score < self.threshold:
             return
-        if m.group("ext"):
+        if m.groupdict().get("ext"):  # _FR_RUN has no extension
             end = m.end("ext")
         out.append(Span(start, end, PHONE, score, self.id, why))
 

@@ -60,6 +60,7 @@ class IbanDetector:
         self._rx = re.compile(IBAN_PATTERN)
         self._lower = re.compile(LOWER_IBAN_TAIL)
         self._groups = re.compile(_SEP + r"?[A-Za-z0-9]{1,4}")
+        self._seps = re.compile(_SEP)
 
     def detect(self, text: str, lang: str | None = None) -> list[Span]:
         found: dict[int, Span] = {}
@@ -85,7 +86,7 @@ class IbanDetector:
         for end in (start + c for c in reversed(cuts)):
             if end - start < 15:
                 return
-            compact = re.sub(_SEP, "", text[start:end]).upper()
+            compact = self._seps.sub("", text[start:end]).upper()
             if iban_valid(compact):
                 found[start] = Span(start, end, IBAN, 0.95, self.id, why)
                 return

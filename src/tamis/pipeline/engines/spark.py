@@ -227,6 +227,7 @@ class SparkEngine:
         self._views: list[str] = []
         self._cached: list[DataFrame] = []
         self._kept: DataFrame | None = None  # the included records, once processed
+        self._parquet_readable: dict[str, bool] = {}  # by table: see _spark_reads_parquet
 
     # --- helpers --------------------------------------------------------------------------------
     def _view(self, name: str, df: DataFrame) -> str:
@@ -302,11 +303,14 @@ class SparkEngine:
     def _spark_reads_parquet(self, files: list[Path], table: Table) -> bool:
         """Whether Spark's Parquet reader can read ``files`` (all Parquet, checked as the reader
         checks them). Not when one holds nanosecond timestamps, which Spark refuses
-        (``TIMESTAMP(NANOS)``): those go through the reader in tasks, one per file."""
-        if not all(p.suffix == ".parquet" for p in files):
-            return False
-        nanos = [_check_parquet_schema(p, table, self._display(p)) for p in files]
-        return not any(nanos)
+        (``TIMESTAMP(NANOS)``): those go through the reader in tasks, one per file. Asked for
+        the rows and for the ids of a table: its footers are read once."""
+        if table.name not in self._parquet_readable:
+            parquet = all(p.suffix == ".parquet" for p in files)
+            self._parquet_readable[table.name] = parquet and not any(
+                [_check_parquet_schema(p, table, self._display(p)) for p in files]
+            )
+        return self._parquet_readable[table.name]
 
     def _raw_ids(self, table: Table, column: str) -> DataFrame:
         """The raw ids of a table for the duplicate check: Parquet by Spark's own reader (exact,
