@@ -431,6 +431,10 @@ def test_settings_that_change_what_is_read_cannot_be_overridden() -> None:
     for key in ("spark.sql.files.ignoreCorruptFiles", "spark.sql.files.ignoreMissingFiles",
                 "spark.sql.caseSensitive", "spark.sql.session.timeZone"):  # fmt: skip
         assert session.conf.get(key) == REQUIRED_CONF[key], key
+    # the same when a session is handed to the engine with settings beside it
+    request = _request(Path("/nonexistent"), Path("/nonexistent-out"))
+    SparkEngine(request, spark=session, conf={"spark.sql.files.ignoreMissingFiles": "true"})
+    assert session.conf.get("spark.sql.files.ignoreMissingFiles") == "false"
 
 
 def test_workers_run_this_interpreter(spark: Any) -> None:

@@ -220,7 +220,7 @@ class SparkEngine:
         if spark is None:
             spark = spark_session(master, conf)
         else:
-            for k, v in {**REQUIRED_CONF, **(conf or {})}.items():
+            for k, v in {**(conf or {}), **REQUIRED_CONF}.items():  # required settings win
                 spark.conf.set(k, v)
         self.spark = spark
         self._prefix = f"tamis_{uuid.uuid4().hex[:8]}_"
