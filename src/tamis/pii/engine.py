@@ -180,7 +180,9 @@ class PiiEngine:
         out = []
         for text, spans in zip(texts, raw, strict=True):
             if len(spans) > 1:
-                spans = merge_adjacent_names(text or "", resolve_overlaps(spans, PRIORITY))
+                spans = merge_adjacent_names(
+                    text or "", resolve_overlaps(spans, PRIORITY, text or "")
+                )
             out.append(spans)
         return out
 

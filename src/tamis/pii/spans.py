@@ -99,8 +99,17 @@ class Span(_SpanFields):
         return out
 
 
-def resolve_overlaps(spans: Iterable[Span], priority: dict[str, int] | None = None) -> list[Span]:
-    """Keep a non-overlapping subset of ``spans``, best first, returned in text order.
+def resolve_overlaps(
+    spans: Iterable[Span], priority: dict[str, int] | None = None, text: str | None = None
+) -> list[Span]:
+    """Non-overlapping spans, in text order, that leave in clear nothing a detector found.
+
+    Where spans overlap, the best keeps its whole extent and each other one keeps only what lies
+    outside the better ones (one or two pieces, or none), never less: a street address whose
+    street name a person detector scored higher is not dropped with its number left in clear
+    ("31 Rue " + PERSON), its number stays an address. With ``text``, a piece is trimmed of
+    the white space at its ends and dropped when no letter or digit is left in it (so that
+    redaction does not eat the space between two replacements).
 
     Best = higher score, then higher type priority (e.g. a validated IBAN beats a phone read inside
     it), then longer, then earlier, then detector name: a total order, so the result never depends
@@ -124,11 +133,29 @@ def resolve_overlaps(spans: Iterable[Span], priority: dict[str, int] | None = No
     )
     kept: list[Span] = []
     for span in ranked:
-        a, b = span[0], span[1]
+        pieces = [(span[0], span[1])]
         for k in kept:
-            if a < k[1] and k[0] < b:
+            pieces = [
+                piece
+                for a, b in pieces
+                for piece in (
+                    ((a, min(b, k[0])), (max(a, k[1]), b)) if a < k[1] and k[0] < b else ((a, b),)
+                )
+                if piece[0] < piece[1]
+            ]
+            if not pieces:
                 break
-        else:
-            kept.append(span)
+        for a, b in pieces:
+            if (a, b) == (span[0], span[1]):
+                kept.append(span)
+                continue
+            if text is not None:
+                while a < b and text[a].isspace():
+                    a += 1
+                while a < b and text[b - 1].isspace():
+                    b -= 1
+                if not any(c.isalnum() for c in text[a:b]):
+                    continue
+            kept.append(Span(a, b, *span[2:]))
     kept.sort()
     return kept
