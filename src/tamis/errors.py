@@ -31,6 +31,7 @@ class InputError(TamisError):
         line: int | None = None,
         field: str | None = None,
     ) -> None:
+        self.message = message
         self.file = file
         self.line = line
         self.field = field

@@ -114,6 +114,89 @@ def test_validation_names_line_and_key(tmp_path: Path, old: str, new: str, expec
     assert info.value.line is not None
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "expected", "at"),
+    [
+        # the data contract's exclusions cannot be left out of a policy
+        (
+            "  categories: [user.content.private_message, user.financial, user.authentication]",
+            "  categories: [user.content.private_message, user.authentication]",
+            r"exclusions.categories: the exclusions must keep out user.financial",
+            "categories: [user.content.private_message, user.authentication]",
+        ),
+        (
+            "  content_kinds: [message]",
+            "  content_kinds: []",
+            r"must keep out content kind message",
+            "content_kinds: []",
+        ),
+        # no redaction stage: the text would go out as written
+        (
+            "    stages:\n      - name: pii.redact.v1\n"
+            "        options: {mode: fast, anonymizer: pseudonym, sensitive: drop, "
+            "members: export}\n",
+            "    stages: []\n",
+            r"purposes.genai.content_creation.stages: .*at least 1 item",
+            "stages: []",
+        ),
+        # YAML 1.1 reads 016 as 14 and `true` as a boolean: neither is an age
+        ("    minimum_age: 18", "    minimum_age: 016", r"plain decimal", "minimum_age: 016"),
+        ("    minimum_age: 18", "    minimum_age: 1:30", r"plain decimal", "minimum_age: 1:30"),
+        ("    minimum_age: 18", "    minimum_age: true", r"valid integer", "minimum_age: true"),
+        # consent must be given: no jurisdiction may default to allow
+        (
+            "    legal_basis: legitimate_interest",
+            "    legal_basis: consent",
+            r"rests on consent.*cannot default to allow",
+            "legal_basis: consent",
+        ),
+        # whole-policy checks name the key at fault, not the top of the file
+        (
+            "countries: [AT, BE,",
+            "countries: [FR, AT, BE,",
+            r"country FR is listed twice in eu-eea-ch-uk-ca-hk",
+            "countries: [FR, AT, BE, BG, HR, CY, CZ, DK, EE, FI, FR, DE, GR, HU, IE, IT, LV, LT, "
+            "LU, MT, NL,",
+        ),
+    ],
+)
+def test_contract_and_whole_policy_checks(
+    tmp_path: Path, old: str, new: str, expected: str, at: str
+) -> None:
+    path = _broken(tmp_path, old, new)
+    with pytest.raises(PolicyError, match=expected) as info:
+        load_policy(path)
+    assert str(path) in str(info.value)
+    assert path.read_text().splitlines()[info.value.line - 1].strip() == at
+
+
+def test_visibility_left_out_means_public_only(tmp_path: Path) -> None:
+    policy = load_policy(_broken(tmp_path, "    visibility: [public]\n", "")).policy
+    assert policy.purpose(PURPOSE).visibility == ("public",)
+
+
+def test_eu_regions_with_codes_of_their_own_start_with_the_eu() -> None:
+    for preset in ("linkedin-2025", "minimal"):
+        policy = load_policy(preset).policy
+        eu = policy.jurisdiction_for("FR")
+        for code in ("RE", "GP", "MQ", "GF", "YT", "MF", "AX"):
+            assert policy.jurisdiction_for(code) == eu, (preset, code)
+
+
+def test_a_preset_name_means_the_preset_whatever_lies_in_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "minimal").mkdir()  # e.g. a snapshot built with --out minimal
+    assert load_policy("minimal").source == "preset:minimal"
+    (tmp_path / "linkedin-2025").write_text("tamis_policy: 1\n")
+    assert load_policy("linkedin-2025").source == "preset:linkedin-2025"
+    with pytest.raises(PolicyError, match="not a policy file"):
+        load_policy("./minimal")
+    with pytest.raises(PolicyError, match="TOML is not read"):
+        load_policy("policy.toml")
+
+
 def test_line_number_points_at_the_key(tmp_path: Path) -> None:
     path = _broken(tmp_path, "    minimum_age: 18", "    minimum_age: -1")
     with pytest.raises(PolicyError) as info:

@@ -6,6 +6,7 @@ Presets ship inside the package (``tamis/policy/presets/*.yaml``) and are loaded
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from tamis.errors import PolicyError
-from tamis.policy.model import Policy
+from tamis.policy.model import Policy, PolicyValueError
 
 PRESETS_PACKAGE = "tamis.policy.presets"
 
@@ -40,20 +41,35 @@ def preset_names() -> list[str]:
 
 
 def load_policy(name_or_path: str | Path) -> LoadedPolicy:
-    """Load a preset by name (``linkedin-2025``, ``minimal``) or a policy file by path."""
+    """Load a preset by name (``linkedin-2025``, ``minimal``) or a policy file by path.
+
+    A preset's name always means the preset, even where a file of that name lies in the working
+    folder (a snapshot built with ``--out minimal`` must not change what ``--policy minimal``
+    means): such a file is named as a path (``./minimal``)."""
+    if isinstance(name_or_path, str) and name_or_path in preset_names():
+        data = resources.files(PRESETS_PACKAGE).joinpath(f"{name_or_path}.yaml").read_bytes()
+        return parse_policy(data, f"preset:{name_or_path}")
     path = Path(name_or_path)
-    if path.suffix in {".yaml", ".yml"} or path.exists():
-        if not path.exists():
-            raise PolicyError(f"policy file {path} does not exist")
-        return parse_policy(path.read_bytes(), str(path))
-    name = str(name_or_path)
-    if name not in preset_names():
+    if path.suffix == ".toml":
         raise PolicyError(
-            f"unknown policy {name!r}: not a file, and not a preset; "
-            f"presets: {', '.join(preset_names())}"
+            "policies are written in YAML (.yaml, .yml); TOML is not read", file=str(path)
         )
-    data = resources.files(PRESETS_PACKAGE).joinpath(f"{name}.yaml").read_bytes()
-    return parse_policy(data, f"preset:{name}")
+    if path.suffix in {".yaml", ".yml"} or path.exists() or "/" in str(name_or_path):
+        if path.is_dir():
+            raise PolicyError("is a folder, not a policy file", file=str(path))
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise PolicyError(f"policy file {path} does not exist") from None
+        except OSError as exc:
+            raise PolicyError(
+                f"cannot read the policy file: {exc.strerror}", file=str(path)
+            ) from None
+        return parse_policy(data, str(path))
+    raise PolicyError(
+        f"unknown policy {str(name_or_path)!r}: not a file, and not a preset; "
+        f"presets: {', '.join(preset_names())}"
+    )
 
 
 def parse_policy(data: bytes, source: str) -> LoadedPolicy:
@@ -73,13 +89,19 @@ def parse_policy(data: bytes, source: str) -> LoadedPolicy:
     if node is None:
         raise PolicyError("the policy file is empty", file=source)
     lines: dict[tuple[str | int, ...], int] = {}
-    raw = _construct(node, (), lines, _Budget())
+    try:
+        raw = _construct(node, (), lines, _Budget())
+    except PolicyError as exc:  # raised where the file's name is not known
+        raise PolicyError(exc.message, file=source, line=exc.line, field=exc.field) from None
     try:
         policy = Policy.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         # Drop pydantic's union-branch labels (e.g. "tuple[str, ...]") from the location.
         loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and "[" in p))
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, PolicyValueError):  # a whole-policy check naming its key
+            loc = cause.loc
         key = ".".join(str(p) for p in loc) or "(top level)"
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
@@ -145,6 +167,14 @@ def _construct(
     # Scalars: keep timestamps as text so that a missing offset is caught by our own parser.
     if node.tag == "tag:yaml.org,2002:timestamp":
         return node.value
+    # YAML 1.1 reads 016 as 14 (octal), 1:30 as 90 (base 60), 0x12 as 18: an age or a threshold
+    # is written in plain decimal or refused.
+    if node.tag == "tag:yaml.org,2002:int" and not _DECIMAL.fullmatch(str(node.value)):
+        raise PolicyError(
+            f"{where}: write the number {str(node.value)[:40]!r} in plain decimal (YAML would "
+            "read it as octal, hexadecimal or base 60)",
+            line=node.start_mark.line + 1,
+        )
     try:
         return _SCALARS.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError) as exc:  # !!int abc, !!binary x, an unknown !tag
@@ -155,6 +185,7 @@ def _construct(
 
 
 _SCALARS = yaml.constructor.SafeConstructor()
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 
 
 def _line_of(loc: tuple[Any, ...], lines: dict[tuple[str | int, ...], int]) -> int | None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from tamis.errors import TimestampError
 from tamis.policy.categories import (
@@ -25,6 +25,24 @@ from tamis.timefmt import parse_instant
 
 COUNTRY_CODES: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries)
 POLICY_FORMAT = 1
+
+# What the data contract keeps out of every purpose, whatever a policy file says: a policy's
+# exclusions must cover these (a file that leaves one out is refused, not completed silently).
+CONTRACT_EXCLUSIONS: dict[str, str] = {
+    "user.content.private_message": "private messages: no purpose may ever use them",
+    "user.financial": "salary and financial data: never used for training",
+    "user.authentication": "credentials: never used for training",
+}
+CONTRACT_EXCLUDED_KINDS: dict[str, str] = {"message": "private messaging: no purpose may use it"}
+
+
+class PolicyValueError(ValueError):
+    """A policy error about one key (``loc``, as in the file) found by a whole-policy check: the
+    loader names that key and its line instead of the top of the file."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class _Frozen(BaseModel):
@@ -85,9 +103,11 @@ class Purpose(_Frozen):
     ]
     description: Localised
     content_kinds: tuple[str, ...]
-    visibility: tuple[str, ...] = VISIBILITIES
+    # Left out: public only (the least a policy can mean), never every visibility.
+    visibility: tuple[str, ...] = ("public",)
     categories: tuple[str, ...]
-    stages: tuple[StageSpec, ...] = ()
+    # Text stages in order. At least one: the data contract wants the text redacted.
+    stages: tuple[StageSpec, ...] = Field(min_length=1)
     # Whole-snapshot deduplication (exact, near with MinHash); checked by tamis.dedup.
     dedup: dict[str, Any] | None = None
 
@@ -121,7 +141,7 @@ class Jurisdiction(_Frozen):
     countries: tuple[str, ...] | Literal["*"]
     start: Annotated[datetime, Field(description="instant from which the purpose may use data")]
     default: Literal["allow", "object"]
-    minimum_age: int = Field(ge=0, le=120)
+    minimum_age: StrictInt = Field(ge=0, le=120)  # strict: YAML's `true` is not an age
     unknown_age: Literal["exclude", "allow"] = "exclude"
     notice_from: datetime | None = None
 
@@ -149,46 +169,79 @@ class Policy(_Frozen):
     description: str = ""
     controller: str = ""
     settings: dict[str, Setting]
-    purposes: dict[str, Purpose]
+    purposes: dict[str, Purpose] = Field(min_length=1)
     exclusions: Exclusions
     jurisdictions: tuple[Jurisdiction, ...]
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
+        missing = [c for c in CONTRACT_EXCLUSIONS if not self.excludes_category(c)]
+        missing_kinds = [
+            k for k in CONTRACT_EXCLUDED_KINDS if k not in self.exclusions.content_kinds
+        ]
+        if missing or missing_kinds:
+            what = [f"{c} ({CONTRACT_EXCLUSIONS[c]})" for c in missing] + [
+                f"content kind {k} ({CONTRACT_EXCLUDED_KINDS[k]})" for k in missing_kinds
+            ]
+            raise PolicyValueError(
+                f"the exclusions must keep out {'; '.join(what)}",
+                ("exclusions", "categories" if missing else "content_kinds"),
+            )
         for pname, purpose in self.purposes.items():
             if purpose.setting not in self.settings:
-                raise ValueError(
+                raise PolicyValueError(
                     f"purpose {pname} is governed by unknown setting {purpose.setting!r}; "
-                    f"settings: {', '.join(self.settings)}"
+                    f"settings: {', '.join(self.settings)}",
+                    ("purposes", pname, "setting"),
                 )
             # A purpose may name a group (user.content) that contains an excluded category: the
             # exclusion still wins. Naming an excluded category (or one inside it) is an error.
-            explicit = [
-                c
-                for c in purpose.categories
-                if any(covers(x, c) for x in self.exclusions.categories)
-            ]
+            explicit = [c for c in purpose.categories if self.excludes_category(c)]
             kinds = [k for k in purpose.content_kinds if k in self.exclusions.content_kinds]
             if explicit or kinds:
-                raise ValueError(
+                raise PolicyValueError(
                     f"purpose {pname} lists what the exclusions forbid "
-                    f"({', '.join([*explicit, *kinds])}); exclusions cannot be overridden"
+                    f"({', '.join([*explicit, *kinds])}); exclusions cannot be overridden",
+                    ("purposes", pname, "categories" if explicit else "content_kinds"),
                 )
+            if purpose.legal_basis == "consent":
+                opt_out = [j.name for j in self.jurisdictions if j.default == "allow"]
+                if opt_out:
+                    raise PolicyValueError(
+                        f"purpose {pname} rests on consent, which must be given: a jurisdiction "
+                        f"cannot default to allow ({', '.join(opt_out)}); use default: object",
+                        ("purposes", pname, "legal_basis"),
+                    )
         names = [j.name for j in self.jurisdictions]
-        if len(set(names)) != len(names):
-            raise ValueError("jurisdiction names must be unique")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise PolicyValueError(
+                    f"jurisdiction names must be unique: {name}", ("jurisdictions", i, "name")
+                )
         seen: dict[str, str] = {}
         wildcards = [j.name for j in self.jurisdictions if j.countries == "*"]
-        if len(wildcards) > 1:
-            raise ValueError(f"only one jurisdiction may use countries '*': {', '.join(wildcards)}")
-        for j in self.jurisdictions:
+        for i, j in enumerate(self.jurisdictions):
             if j.countries == "*":
+                if len(wildcards) > 1:
+                    raise PolicyValueError(
+                        f"only one jurisdiction may use countries '*': {', '.join(wildcards)}",
+                        ("jurisdictions", i, "countries"),
+                    )
                 continue
             for c in j.countries:
                 if c in seen:
-                    raise ValueError(f"country {c} is in two jurisdictions: {seen[c]} and {j.name}")
+                    raise PolicyValueError(
+                        f"country {c} is listed twice in {j.name}"
+                        if seen[c] == j.name
+                        else f"country {c} is in two jurisdictions: {seen[c]} and {j.name}",
+                        ("jurisdictions", i, "countries"),
+                    )
                 seen[c] = j.name
         return self
+
+    def excludes_category(self, category: str) -> bool:
+        """Whether the exclusions keep ``category`` (or the group it names) out."""
+        return any(covers(x, category) for x in self.exclusions.categories)
 
     # --- what the pipeline asks -------------------------------------------------------------
     def purpose(self, name: str) -> Purpose:
@@ -201,7 +254,7 @@ class Policy(_Frozen):
 
     def allows_category(self, purpose: str, category: str) -> bool:
         p = self.purpose(purpose)
-        if any(covers(x, category) for x in self.exclusions.categories):
+        if self.excludes_category(category):
             return False
         return any(covers(g, category) for g in p.categories)
 
