@@ -168,6 +168,7 @@ def test_no_key_material_in_any_output(monkeypatch: pytest.MonkeyPatch, tmp_path
     export = write_export(out / "export", members, content)
     outputs: dict[str, bytes] = {}
     build = ["--export", str(export), "--policy", "linkedin-2025", "--cutoff", CUTOFF]
+    _run(env, outputs, "consent", "set", "m5", "--allow")  # consent comes from the registry
     _run(env, outputs, "snapshot", "build", *build, "--out", str(out / "snap-old"))
     _run(env, outputs, "snapshot", "verify", str(out / "snap-old"))
     _run(env, outputs, "snapshot", "show", str(out / "snap-old"))

@@ -119,3 +119,15 @@ def test_typed_instants_in_other_zones_and_units() -> None:
     assert to_microseconds(seconds).type == ARROW_TS
     with pytest.raises(pa.ArrowInvalid):
         to_microseconds(pa.array([2**62], pa.timestamp("s", "UTC")))
+
+
+@pytest.mark.parametrize("offset", ["+00:60", "+00:99", "-01:75", "+24:00", "+99:00"])
+def test_an_offset_out_of_range_is_refused_not_read_as_hours_and_minutes(offset: str) -> None:
+    # Arrow's cast and fromisoformat read +00:99 as 1h39: an objection's allow could move
+    # across the cutoff; RFC 3339 offsets have hours 00-23 and minutes 00-59
+    text = f"2025-12-02T00:00:00{offset}"
+    with pytest.raises(TimestampError):
+        parse_instant(text)
+    instants, ok = parse_instants(pa.array([text, "2025-12-02T00:00:00+23:59"]))
+    assert ok.to_pylist() == [False, True]
+    assert instants[0].as_py() is None

@@ -31,8 +31,12 @@ from tamis.errors import TimestampError
 
 ARROW_TS = pa.timestamp("us", tz="UTC")
 
-# Date, 'T' or space, time with optional fraction, then 'Z' or +HH:MM / -HH:MM (RFC 3339, 5.6).
-RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+# Date, 'T' or space, time with optional fraction, then 'Z' or +HH:MM / -HH:MM (RFC 3339, 5.6),
+# the offset's hours 00-23 and minutes 00-59: Arrow's cast and Python's fromisoformat both read
+# +00:99 as an offset of 1h39, which would move an event across the cutoff.
+RFC3339_PATTERN = (
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$"
+)
 _RFC3339 = re.compile(RFC3339_PATTERN)
 _MIN = pa.scalar(datetime.min.replace(tzinfo=UTC), ARROW_TS)
 _MAX = pa.scalar(datetime.max.replace(tzinfo=UTC), ARROW_TS)

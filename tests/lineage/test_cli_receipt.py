@@ -36,7 +36,7 @@ def _export(root: Path) -> Path:
          "text": f"Post number {n} about data pipelines"}
         for i, member in enumerate(members) for n in range(2)
     ]  # fmt: skip
-    return write_export(root, members, content)
+    return write_export(root, members, content, [])  # consent from the export: no objection
 
 
 def _cli(*args: str) -> str:

@@ -613,7 +613,7 @@ def test_integer_record_ids_repeated_in_parquet_are_quarantined(tmp_path: Path) 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    export = write_export(tmp_path / "export", [_member(1), _member(2)], [])
+    export = write_export(tmp_path / "export", [_member(1), _member(2)], [], [])
     (export / "content.jsonl").unlink()
     pq.write_table(
         pa.table({
@@ -631,3 +631,34 @@ def test_integer_record_ids_repeated_in_parquet_are_quarantined(tmp_path: Path) 
         f"SELECT key, reason FROM '{snap}/quarantine/content.parquet' ORDER BY line"
     ).fetchall()
     assert reasons == [("1", "record_id is not unique")] * 2
+
+
+def test_no_consent_source_or_an_empty_registry_stops_the_build(
+    small_export: Path, tmp_path: Path
+) -> None:
+    """Without consent_events in the export, consent comes from the registry: none configured,
+    or one that holds no event (made by mistake, never imported into), cannot hold a single
+    objection, and every member would get the jurisdiction's default (allow)."""
+    (small_export / "consent_events.jsonl").unlink()
+    env = {k: v for k, v in os.environ.items() if k != "TAMIS_DB"}
+    env["TAMIS_PSEUDONYM_KEY"] = TEST_KEY_HEX
+
+    def build(*db: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tamis.cli", "snapshot", "build", "--export",
+             str(small_export), "--policy", "minimal", "--cutoff", CUTOFF, "--out",
+             str(tmp_path / "snap"), "-q", *db],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+        )  # fmt: skip
+
+    none = build()
+    assert none.returncode == 1 and "Traceback" not in none.stderr
+    assert "no consent source" in none.stderr
+    assert not (tmp_path / ".tamis").exists()  # and no registry was made on the way
+    empty = build("--db", str(tmp_path / "new.db"))
+    assert empty.returncode == 1 and "holds no consent event" in empty.stderr
+    assert not (tmp_path / "snap").exists()
+    db = str(tmp_path / "new.db")
+    tamis("consent", "set", "m1", "--object", "--at", "2025-12-01T00:00:00Z", "--db", db)
+    assert build("--db", db).returncode == 0
+    assert "r1" not in [r["record_id"] for r in _records(tmp_path / "snap")]

@@ -457,6 +457,8 @@ def test_an_erased_member_is_out_on_both_engines(spark: Any, tmp_path: Path, con
     db = f"sqlite:///{tmp_path / 'registry.db'}"
     with open_registry(db) as registry:
         RightsDesk(registry, load_key()).erase("m1", datetime(2025, 12, 1, tzinfo=UTC))
+        # a registry that holds no consent event is refused as a consent source: m2 allowed
+        registry.set("m2", True, datetime(2025, 1, 1, tzinfo=UTC), channel="settings_page")
 
     def request(out: str) -> BuildRequest:
         return BuildRequest(
@@ -531,7 +533,7 @@ def test_a_line_quarantined_twice_and_an_empty_snapshot_alike(spark: Any, tmp_pa
     broken = '{"record_id": "b1", "member_id": "m1", "x": 1, "member_id": "m2", "text": '
     post = {"record_id": "r1", "member_id": "m1", "kind": "message", "visibility": "private",
             "created_at": "2025-06-01T00:00:00Z", "text": "salut", "lang": "fr"}  # fmt: skip
-    export = write_export(tmp_path / "export", members, [post, broken])
+    export = write_export(tmp_path / "export", members, [post, broken], [])
 
     _both_alike(spark, export, tmp_path, "minimal")
     assert [e["line"] for e in _quarantine(tmp_path / "spark")["content"]] == [2, 2]
@@ -601,7 +603,7 @@ def test_duplicate_ids_are_found_alike_on_lines_spark_parsed_otherwise(
     twice = json.dumps(post("r2", "m2"))[:-1] + ', "record_id": "r3"}'
     export = write_export(
         tmp_path / "export", members, [post("r1", "m1"), long_number, post("r2", "m1"),
-                                       post("r3", "m1"), twice]
+                                       post("r3", "m1"), twice], []
     )  # fmt: skip
     _both_alike(spark, export, tmp_path, "minimal")
     assert "r1" not in _records(tmp_path / "spark")  # both copies quarantined

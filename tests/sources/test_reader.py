@@ -363,6 +363,25 @@ def test_table_files(tmp_path: Path) -> None:
     assert table_files(tmp_path, "technical_events") == []
 
 
+def test_table_files_skip_hidden_folders_and_refuse_what_they_do_not_read(tmp_path: Path) -> None:
+    # an aborted Spark job leaves uncommitted parts under _temporary/: never data of the table
+    parts = tmp_path / "consent_events"
+    for name in ("part-0.parquet", "_temporary/0/part-0.parquet", ".staging/part-1.parquet"):
+        (parts / name).parent.mkdir(parents=True, exist_ok=True)
+        (parts / name).write_bytes(b"")
+    assert table_files(tmp_path, "consent_events") == [parts / "part-0.parquet"]
+    # a table-like file that is not read stops the build: its objections would be lost
+    (parts / "part-2.json").write_text("{}")
+    with pytest.raises(InputError, match=r"consent_events/part-2.json is not read"):
+        table_files(tmp_path, "consent_events")
+    (parts / "part-2.json").unlink()
+    for name in ("consent_events.ndjson", "consent_events.jsonl.gz"):
+        (tmp_path / name).write_text("")
+        with pytest.raises(InputError, match=rf"{name} is not read"):
+            table_files(tmp_path, "consent_events")
+        (tmp_path / name).unlink()
+
+
 def test_a_line_that_is_not_utf8_is_rejected_not_a_crash(tmp_path: Path) -> None:
     # Arrow's JSON reader takes the bytes as they are; the build then failed decoding them
     path = tmp_path / "consent_events.jsonl"

@@ -495,6 +495,14 @@ class ConsentRegistry:
             schema=REJECTS_SCHEMA,
         )
 
+    def holds_events(self) -> bool:
+        """Whether the registry holds any consent event, or any reject of one."""
+        with self._read("looking for consent events") as connection:
+            return any(
+                connection.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first()
+                for t in (_ce, _cr)
+            )
+
     def stats(self) -> RegistryStats:
         """Counts for the DPO: events by setting, value and channel, members, rejects."""
         counts_query = (

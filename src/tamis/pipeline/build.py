@@ -630,29 +630,7 @@ class SnapshotBuilder:
         }
 
     def _consent_from_registry(self, setting: str) -> dict[str, Any]:
-        from tamis.consent import open_registry  # the registry is optional for export consent
-
-        with open_registry(self.request.registry_url) as registry:
-            rejects = registry.rejects()
-            nameless = [
-                f"{f}:{ln}"
-                for f, ln, m in zip(
-                    rejects.column("file").to_pylist(),
-                    rejects.column("line").to_pylist(),
-                    rejects.column("member_id").to_pylist(),
-                    strict=True,
-                )
-                if m is None
-            ]
-            if nameless:
-                raise InputError(
-                    f"the registry holds {len(nameless)} unparseable consent event(s) that name no "
-                    f"member ({', '.join(nameless[:5])}); an objection could be lost, so the build "
-                    "stops: re-import the corrected events, then resolve the rejects"
-                )
-            state = registry.bulk_state(self.cutoff, setting=setting)
-            invalid = registry.invalid_members()
-            url = registry.url
+        state, invalid, url = registry_consent(self.request, self.cutoff, setting)
         self.con.register("state_arrow", state)
         self.con.execute(
             "CREATE TABLE consent_state AS SELECT member_id, value, event_id, ts FROM state_arrow"
@@ -1143,6 +1121,61 @@ def erasure_tombstones(request: BuildRequest) -> tuple[pa.Table, dict[str, Any]]
             shown = registry.url
     table = pa.table({"member_id": pa.array(members, pa.string())})
     return table, {"registry": shown, "tombstones": len(members)}
+
+
+def registry_consent(
+    request: BuildRequest, cutoff: datetime, setting: str
+) -> tuple[pa.Table, pa.Table, str]:
+    """Consent from the registry, for a build whose export has no ``consent_events``: its state
+    at ``cutoff``, its invalid members and its URL. Both engines.
+
+    Fails closed where the registry cannot stand for the members' choices: none configured
+    (``--db``, ``$TAMIS_DB``, ``./.tamis/registry.db``), one holding no consent event at all (a
+    registry made by mistake, or never imported into, cannot hold a single objection: everyone
+    would get the jurisdiction's default), or one holding unparseable events that name no
+    member."""
+    from tamis.consent import open_registry
+    from tamis.consent.location import build_registry_url
+
+    url = build_registry_url(request.registry_url)
+    if url is None:
+        raise InputError(
+            "no consent source: the export has no consent_events table and no consent registry "
+            "is configured (--db, TAMIS_DB); import the members' consent first "
+            "(tamis consent import) or add consent_events to the export",
+            file=str(request.export_dir),
+        )
+    with open_registry(url) as registry:
+        if not registry.holds_events():
+            raise InputError(
+                f"the consent registry at {registry.url} holds no consent event: it cannot hold "
+                "the members' objections, and every member would get the jurisdiction's default; "
+                "import the members' consent first (tamis consent import), or give the export's "
+                "consent_events (--consent export)",
+                file=str(request.export_dir),
+            )
+        rejects = registry.rejects()
+        nameless = [
+            f"{f}:{ln}"
+            for f, ln, m in zip(
+                rejects.column("file").to_pylist(),
+                rejects.column("line").to_pylist(),
+                rejects.column("member_id").to_pylist(),
+                strict=True,
+            )
+            if m is None
+        ]
+        if nameless:
+            raise InputError(
+                f"the registry holds {len(nameless)} unparseable consent event(s) that name no "
+                f"member ({', '.join(nameless[:5])}); an objection could be lost, so the build "
+                "stops: re-import the corrected events, then resolve the rejects"
+            )
+        return (
+            registry.bulk_state(cutoff, setting=setting),
+            registry.invalid_members(),
+            registry.url,
+        )
 
 
 def raw_ids_sql(path: Path, column: str) -> str:

@@ -17,6 +17,7 @@ lines apart, then hands the others back to Arrow.
 from __future__ import annotations
 
 import codecs
+import glob
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -65,14 +66,40 @@ class ReadChunk:
 
 
 def table_files(export_dir: Path, name: str) -> list[Path]:
-    """The files holding a table: ``name.jsonl``, ``name.parquet``, or ``name/*.parquet``."""
+    """The files holding a table: ``name.jsonl``, ``name.parquet``, or ``name/**/*.parquet``.
+
+    In a folder, a path any part of which starts with ``.`` or ``_`` is skipped, as Spark,
+    Hadoop and Arrow datasets skip it (``_SUCCESS``, ``.crc`` files, an aborted job's
+    ``_temporary/`` copies). A file that looks like the table but is not read (``name.ndjson``,
+    ``name.jsonl.gz``, ``name/part-0.json``) stops the build rather than being passed over:
+    for consent events, passing it over would lose its objections."""
     candidates = [export_dir / f"{name}.jsonl", export_dir / f"{name}.parquet"]
     found = [p for p in candidates if p.is_file()]
+    unread = sorted(
+        p.name
+        for p in export_dir.glob(f"{glob.escape(name)}.*")
+        if p not in candidates and not p.is_dir()
+    )
+    parts: list[Path] = []
     folder = export_dir / name
     if folder.is_dir():
-        parts = sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith((".", "_")))
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder).parts
+            if any(part.startswith((".", "_")) for part in relative) or path.is_dir():
+                continue
+            if path.suffix == ".parquet":
+                parts.append(path)
+            else:
+                unread.append(f"{name}/{'/'.join(relative)}")
         if parts:
             found.append(folder)
+    if unread:
+        raise InputError(
+            f"table {name}: {', '.join(unread[:5])} {'is' if len(unread) == 1 else 'are'} not "
+            f"read (a table is {name}.jsonl, {name}.parquet or {name}/*.parquet): convert, "
+            "rename or move it, so that none of its rows is passed over",
+            file=str(export_dir),
+        )
     if len(found) > 1:
         raise InputError(
             f"table {name} is given more than once ({', '.join(p.name for p in found)}); keep one",
@@ -80,9 +107,7 @@ def table_files(export_dir: Path, name: str) -> list[Path]:
         )
     if not found:
         return []
-    if found[0].is_dir():
-        return sorted(p for p in found[0].rglob("*.parquet") if not p.name.startswith((".", "_")))
-    return found
+    return parts if found[0].is_dir() else found
 
 
 def read_table(path: Path, table: Table, *, display: str | None = None) -> Iterator[ReadChunk]:

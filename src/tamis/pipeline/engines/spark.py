@@ -62,6 +62,7 @@ from tamis.pipeline.build import (
     build_stages,
     erasure_tombstones,
     registry_beside_export,
+    registry_consent,
     registry_disagreement_report,
 )
 from tamis.pipeline.digest import ContentDigest
@@ -538,29 +539,7 @@ class SparkEngine:
     def _consent_from_registry(
         self, members: DataFrame, setting: str
     ) -> tuple[dict[str, Any], DataFrame, DataFrame]:
-        from tamis.consent import open_registry
-
-        with open_registry(self.request.registry_url) as registry:
-            rejects = registry.rejects()
-            nameless = [
-                f"{f}:{ln}"
-                for f, ln, m in zip(
-                    rejects.column("file").to_pylist(),
-                    rejects.column("line").to_pylist(),
-                    rejects.column("member_id").to_pylist(),
-                    strict=True,
-                )
-                if m is None
-            ]
-            if nameless:
-                raise InputError(
-                    f"the registry holds {len(nameless)} unparseable consent event(s) that name no "
-                    f"member ({', '.join(nameless[:5])}); an objection could be lost, so the build "
-                    "stops: re-import the corrected events, then resolve the rejects"
-                )
-            state_table = registry.bulk_state(self.cutoff, setting=setting)
-            invalid_table = registry.invalid_members()
-            url = registry.url
+        state_table, invalid_table, url = registry_consent(self.request, self.cutoff, setting)
         state_schema = pa.schema(
             [
                 ("member_id", pa.string()),
