@@ -86,10 +86,11 @@ def _without_volatile(obj: Any) -> Any:
 TMP_MARK = ".tamis-tmp-"  # tamis.pipeline.publish: the workspace, beside --out
 OLD_MARK = ".tamis-old-"  # the replaced snapshot set aside, where the file system cannot exchange
 EXCHANGE = "tamis.publish.exchange"  # raised by tamis before renameat2(RENAME_EXCHANGE): src, dst
+RENAME = "tamis.publish.rename"  # raised by tamis before renameat2(RENAME_NOREPLACE): src, dst
 # The audit events that touch the files of a publication (Python's sys.addaudithook).
 FILE_EVENTS = frozenset(
     {"open", "os.rename", "os.replace", "os.remove", "os.rmdir", "os.mkdir", "shutil.rmtree"}
-    | {EXCHANGE}
+    | {EXCHANGE, RENAME}
 )
 
 
@@ -97,7 +98,7 @@ def _event_paths(args: tuple[Any, ...], event: str) -> list[str]:
     """The absolute paths an audit event names (a path relative to a ``dir_fd`` is resolved)."""
     if event in ("os.rename", "os.replace"):  # src, dst, src_dir_fd, dst_dir_fd
         named = [(args[0], args[2]), (args[1], args[3])]
-    elif event == EXCHANGE:  # src, dst
+    elif event in (EXCHANGE, RENAME):  # src, dst
         named = [(args[0], None), (args[1], None)]
     elif event == "open":  # path, mode, flags
         named = [(args[0], None)]

@@ -38,6 +38,7 @@ def chaos() -> ModuleType:
         ("os.rename", ("/s/out", "/s/.out.tamis-old-12", -1, -1), "os.rename out->old"),
         ("os.rename", (WS, "/s/out", None, None), "os.rename workspace->out"),
         ("tamis.publish.exchange", (WS, "/s/out"), "tamis.publish.exchange workspace->out"),
+        ("tamis.publish.rename", (WS, "/s/out"), "tamis.publish.rename workspace->out"),
         ("shutil.rmtree", ("/s/.out.tamis-old-12", None), "shutil.rmtree old"),
         ("os.mkdir", (f"{WS}.spill", 0o777, -1), "os.mkdir spill"),
         ("os.remove", ("/s/other/file", None), None),  # not the snapshot's

@@ -17,11 +17,18 @@ import pytest
 
 from tamis.errors import SnapshotError
 from tamis.pipeline import publish
-from tamis.pipeline.publish import EXCHANGE_EVENT, NOT_SUPPORTED, Workspace, exchange, recover
+from tamis.pipeline.publish import (
+    EXCHANGE_EVENT,
+    NOT_SUPPORTED,
+    RENAME_EVENT,
+    Workspace,
+    exchange,
+    recover,
+)
 
 # Python's audit hooks cannot be removed: one hook for the module, recording only when asked.
 _RECORDING: list[list[tuple[str, tuple[str, ...]]]] = []
-_EVENTS = frozenset({"os.rename", "os.replace", "shutil.rmtree", EXCHANGE_EVENT})
+_EVENTS = frozenset({"os.rename", "os.replace", "shutil.rmtree", EXCHANGE_EVENT, RENAME_EVENT})
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
@@ -47,8 +54,12 @@ class _Recorder:
 
 def _write_snapshot(root: Path, version: str) -> None:
     (root / "data").mkdir(parents=True, exist_ok=True)
-    (root / "manifest.json").write_text(f'{{"version": "{version}"}}')
+    (root / "manifest.json").write_text(_manifest(version))
     (root / "data" / "part-00000.txt").write_text(f"rows of {version}")
+
+
+def _manifest(version: str) -> str:
+    return f'{{"format": "tamis.snapshot/v1", "version": "{version}"}}'
 
 
 def _contents(root: Path) -> dict[str, str]:
@@ -59,7 +70,7 @@ def _snapshot(version: str) -> dict[str, str]:
     """What :func:`_write_snapshot` writes, as :func:`_contents` reads it."""
     return {
         "data/part-00000.txt": f"rows of {version}",
-        "manifest.json": f'{{"version": "{version}"}}',
+        "manifest.json": _manifest(version),
     }
 
 
@@ -139,7 +150,7 @@ def test_a_new_out_is_renamed_into_place(tmp_path: Path) -> None:
         _write_snapshot(ws.path, "new")
     assert _contents(out) == _snapshot("new")
     assert _beside(out) == []
-    assert [e for e, _ in events] == ["os.rename"]
+    assert [e for e, _ in events] == [RENAME_EVENT]  # a rename that never replaces
 
 
 def test_an_existing_out_needs_force(out: Path) -> None:
@@ -147,6 +158,53 @@ def test_an_existing_out_needs_force(out: Path) -> None:
         pass
     assert _contents(out) == _snapshot("old")
     assert _beside(out) == []
+
+
+@pytest.mark.parametrize("what", ["a user's folder", "a file", "a snapshot's look-alike"])
+def test_force_replaces_a_snapshot_only(tmp_path: Path, what: str) -> None:
+    """--force over a folder that is not a snapshot (a user's work, the export itself) deleted
+    it; a snapshot is a folder whose manifest.json says it is one."""
+    out = tmp_path / "out"
+    if what == "a file":
+        out.write_text("notes")
+    else:
+        (out / "thesis").mkdir(parents=True)
+        (out / "thesis" / "chapter1.txt").write_text("years of work")
+        if what == "a snapshot's look-alike":
+            (out / "manifest.json").write_text('{"format": "something else"}')
+    before = _contents(out) if out.is_dir() else {"": out.read_text()}
+    with pytest.raises(SnapshotError, match="not a tamis snapshot"), Workspace(out, force=True):
+        pass
+    assert (_contents(out) if out.is_dir() else {"": out.read_text()}) == before
+    assert _beside(out) == []
+
+
+@pytest.mark.parametrize("appeared", ["snapshot", "folder"])
+@pytest.mark.parametrize("force", [False, True])
+def test_an_out_that_appears_during_the_build(tmp_path: Path, force: bool, appeared: str) -> None:
+    """Two builds of one --out: the second to publish replaced the first's snapshot, both saying
+    they succeeded (or it replaced a user's folder made meanwhile). Now only a build with
+    --force replaces, and only a snapshot."""
+    out = tmp_path / "snap"
+
+    def build() -> None:
+        with Workspace(out, force=force) as ws:
+            _write_snapshot(ws.path, "mine")
+            if appeared == "snapshot":
+                _write_snapshot(out, "theirs")
+            else:
+                (out / "work").mkdir(parents=True)
+                (out / "work" / "notes.txt").write_text("notes")
+
+    if force and appeared == "snapshot":
+        build()  # knowingly replaced
+        assert _contents(out) == _snapshot("mine")
+    else:
+        with pytest.raises(SnapshotError, match=r"appeared while this build ran|not a tamis"):
+            build()
+        kept = _snapshot("theirs") if appeared == "snapshot" else {"work/notes.txt": "notes"}
+        assert _contents(out) == kept
+    assert _beside(out) == []  # the unpublished workspace is gone too
 
 
 @pytest.mark.usefixtures("can_exchange")
@@ -188,7 +246,8 @@ def test_any_other_exchange_error_fails_closed(out: Path, monkeypatch: pytest.Mo
 # -- kills -----------------------------------------------------------------------------------------
 
 # A replacement of --out (argv[1]) by a snapshot "new", SIGKILLed just before the first audit event
-# argv[2] on the workspace; argv[3] == "fallback": as on a file system that cannot exchange.
+# argv[2] on the workspace; argv[3] == "fallback": as on a file system that cannot exchange;
+# argv[4]: the new snapshot's manifest.
 _KILLED_REPLACEMENT = """
 import errno, os, signal, sys
 from pathlib import Path
@@ -201,7 +260,7 @@ if mode == "fallback":
     publish.exchange = refuse
 with publish.Workspace(out, force=True) as ws:
     (ws.path / "data").mkdir()
-    (ws.path / "manifest.json").write_text('{"version": "new"}')
+    (ws.path / "manifest.json").write_text(sys.argv[4])
     (ws.path / "data" / "part-00000.txt").write_text("rows of new")
 
     def hook(event, args):
@@ -213,7 +272,7 @@ with publish.Workspace(out, force=True) as ws:
 
 
 def _killed_replacement(out: Path, kill_at: str, mode: str) -> int:
-    argv = [sys.executable, "-c", _KILLED_REPLACEMENT, str(out), kill_at, mode]
+    argv = [sys.executable, "-c", _KILLED_REPLACEMENT, str(out), kill_at, mode, _manifest("new")]
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     _, stderr = proc.communicate()
     assert proc.returncode == -signal.SIGKILL, stderr

@@ -4,7 +4,11 @@ A snapshot is built in a hidden sibling directory, the workspace ``.NAME.tamis-t
 (same file system), and put in place at ``--out`` only once every file is written and synced.
 At every instant ``--out`` is absent, the complete previous snapshot or the complete new one:
 
-* a new ``--out``: one rename;
+* a new ``--out``: one rename that never replaces (a second build of the same ``--out`` that
+  publishes first wins; the other stops, unless ``--force``);
+* ``--force`` replaces a snapshot only: an ``--out`` that is not one (no ``manifest.json`` of a
+  tamis snapshot: a user's folder, the export itself) is refused, before the build and again
+  before the replacement;
 * a replacement (``--force``) on Linux: the workspace and ``--out`` are exchanged in one step
   (``renameat2(RENAME_EXCHANGE)``); the previous snapshot, now in the workspace, is removed;
 * a replacement where the file system cannot exchange (``EINVAL``, ``ENOSYS``, ``EOPNOTSUPP``):
@@ -23,6 +27,7 @@ import contextlib
 import ctypes
 import errno
 import functools
+import json
 import os
 import shutil
 import sys
@@ -32,6 +37,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tamis.errors import SnapshotError
+from tamis.pipeline.manifest import FORMAT
 
 _TMP_MARK = ".tamis-tmp-"
 _OLD_MARK = ".tamis-old-"
@@ -43,6 +49,9 @@ NOT_SUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP})
 EXCHANGE_EVENT = "tamis.publish.exchange"
 """The audit event (``sys.audit``; args: the two paths) raised before an exchange, which Python's
 own audit events do not see (``scripts/chaos.py`` aims kills at it)."""
+RENAME_EVENT = "tamis.publish.rename"
+"""The audit event (args: source, destination) raised before a rename that never replaces
+(``renameat2(RENAME_NOREPLACE)``), which Python's ``os.rename`` event does not see either."""
 
 
 def _pid_alive(pid: int) -> bool:
@@ -112,6 +121,7 @@ def exchange(a: Path, b: Path) -> None:
 def _rename_noreplace(src: Path, dst: Path) -> None:
     """Rename ``src`` to ``dst``, failing (``EEXIST``) rather than replace a ``dst`` that
     appeared meanwhile; a plain rename where the system cannot promise that."""
+    sys.audit(RENAME_EVENT, os.fspath(src), os.fspath(dst))
     try:
         _rename2(src, dst, _RENAME_NOREPLACE)
     except OSError as exc:
@@ -164,6 +174,18 @@ def recover(out: Path) -> Path | None:
     return aside
 
 
+def is_snapshot(path: Path) -> bool:
+    """Whether ``path`` is a published snapshot: a folder (not a link) whose ``manifest.json`` is
+    a tamis snapshot's. What ``--force`` may replace."""
+    if path.is_symlink() or not path.is_dir():
+        return False
+    try:
+        manifest = json.loads((path / "manifest.json").read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("format") == FORMAT
+
+
 class Workspace:
     """A temporary build directory that is published to ``out`` on success, removed on failure."""
 
@@ -176,10 +198,12 @@ class Workspace:
 
     def __enter__(self) -> Workspace:
         recover(self.out)
-        if os.path.lexists(self.out) and not self.force:
-            raise SnapshotError(
-                f"{self.out} already exists; choose another --out or pass --force to replace it"
-            )
+        if os.path.lexists(self.out):
+            if not self.force:
+                raise SnapshotError(
+                    f"{self.out} already exists; choose another --out or pass --force to replace it"
+                )
+            self._check_replaceable()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._remove_stale()
         self.path.mkdir()
@@ -195,12 +219,31 @@ class Workspace:
             if not _pid_alive(pid) and os.path.lexists(self.out):
                 _discard(entry)
 
+    def _check_replaceable(self) -> None:
+        if not is_snapshot(self.out):
+            raise SnapshotError(
+                f"{self.out} exists and is not a tamis snapshot (no manifest.json of one): "
+                "--force replaces a snapshot only, never other files; choose another --out"
+            )
+
     def publish(self) -> None:
         fsync_tree(self.path)
         if not os.path.lexists(self.out):
-            os.rename(self.path, self.out)
-            _fsync_dir(self.out.parent)
-            return
+            try:
+                _rename_noreplace(self.path, self.out)
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+            else:
+                _fsync_dir(self.out.parent)
+                return
+        # --out is there: it was at the start (--force), or it appeared while this build ran
+        if not self.force:
+            raise SnapshotError(
+                f"{self.out} appeared while this build ran (another build of it?); this build is "
+                "not published: choose another --out, or pass --force to replace it"
+            )
+        self._check_replaceable()
         try:
             exchange(self.path, self.out)  # the previous snapshot is now in the workspace
         except OSError as exc:
@@ -229,8 +272,10 @@ class Workspace:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            self.publish()
-        else:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(self.path)
+        try:
+            if exc_type is None:
+                self.publish()
+        finally:
+            if os.path.lexists(self.path):  # not published, or the replaced snapshot
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(self.path)
