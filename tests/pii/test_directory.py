@@ -192,11 +192,26 @@ def test_pickle_carries_no_automaton_and_matches_alike() -> None:
     assert clone.is_member_email("Z@K.com") and len(clone) == 2
 
 
-def test_a_jsonl_line_that_is_not_an_object_names_its_line(tmp_path: Path) -> None:
-    row = {"member_id": "m1", "first_name": "A", "last_name": "B"}
-    (tmp_path / "members.jsonl").write_text(json.dumps(row) + "\n[1, 2]\n")
-    with pytest.raises(InputError, match=r"members\.jsonl:2: not a JSON object"):
-        MemberDirectory.from_export(tmp_path)
+def test_lines_the_build_quarantines_give_no_names_and_stop_nothing(tmp_path: Path) -> None:
+    """The build's reader quarantines a line that is not a JSON object, or not JSON, and goes
+    on; the directory stopped the whole build over it."""
+    row = {"member_id": "m1", "first_name": "Zoltan", "last_name": "Kovacs"}
+    broken = '{"member_id": "m2", "first_name": "Anne",'
+    (tmp_path / "members.jsonl").write_text(json.dumps(row) + "\n[1, 2]\n" + broken + "\n")
+    directory = MemberDirectory.from_export(tmp_path)
+    assert found(directory, "merci Zoltan Kovacs") != [] and len(directory) == 1
+
+
+def test_a_parquet_members_table_without_a_name_column_is_read(tmp_path: Path) -> None:
+    """The spec's name columns are optional: a JSONL table without last_name gave nulls, a
+    Parquet one stopped the build."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"member_id": ["m1"], "first_name": ["Zoltan"]}), tmp_path / "members.parquet"
+    )
+    assert len(MemberDirectory.from_export(tmp_path)) == 1
 
 
 def test_an_empty_directory_matches_nothing() -> None:

@@ -607,3 +607,27 @@ def test_duplicate_ids_are_found_alike_on_lines_spark_parsed_otherwise(
     )  # fmt: skip
     _both_alike(spark, export, tmp_path, "minimal")
     assert "r1" not in _records(tmp_path / "spark")  # both copies quarantined
+
+
+def test_a_member_with_an_invalid_copy_is_out_on_both_engines(spark: Any, tmp_path: Path) -> None:
+    """m1 is listed twice: the copy that says m1 is a minor is rejected for another field (a
+    created_at without offset, a broken line). The valid copy was taken as unique, and m1's
+    post went in; every copy of a repeated id is out, the rejected ones counted."""
+    adult = {"member_id": "m1", "country": "FR", "birth_date": "1980-05-05",
+             "created_at": "2020-01-01T00:00:00Z"}  # fmt: skip
+    minor = {**adult, "birth_date": "2012-06-01", "created_at": "2024-01-01T00:00:00"}
+    m2 = {**adult, "member_id": "m2"}
+    broken = '{"member_id": "m2", "country": "FR", "birth_date": "2012-06-01",'
+    posts = [{"record_id": f"r{i}", "member_id": f"m{i}", "kind": "post", "visibility": "public",
+              "created_at": "2025-06-01T00:00:00Z", "text": "bonjour", "lang": "fr"}
+             for i in (1, 2)]  # fmt: skip
+    export = write_export(tmp_path / "export", [adult, minor, m2, broken], posts, [])
+    _both_alike(spark, export, tmp_path, "minimal")
+    for engine in ("embedded", "spark"):
+        assert not _records(tmp_path / engine), engine
+        quarantined = _quarantine(tmp_path / engine)["members"]
+        repeated = [e for e in quarantined if e["field"] == "member_id"]
+        assert sorted((e["line"], e["reason"]) for e in repeated) == [
+            (1, "member_id is not unique (2 rows)"),
+            (3, "member_id is not unique (2 rows)"),
+        ], engine

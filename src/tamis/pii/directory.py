@@ -144,14 +144,9 @@ class MemberDirectory:
     def from_arrow(cls, table: pa.Table | pa.RecordBatch) -> MemberDirectory:
         """From the export's ``members`` table (extra columns are ignored)."""
         names = table.schema.names
-        for required in ("first_name", "last_name"):
-            if required not in names:
-                raise InputError(
-                    "the members table has no name column", file="members", field=required
-                )
 
-        def col(name: str) -> pa.Array | pa.ChunkedArray | tuple[()]:
-            return table.column(name) if name in names else ()
+        def col(name: str) -> pa.Array | pa.ChunkedArray:
+            return table.column(name) if name in names else pa.nulls(table.num_rows, pa.string())
 
         return cls(col("first_name"), col("last_name"), col("email"), col("phone"))
 
@@ -363,8 +358,10 @@ def read_members(export_dir: Path) -> pa.Table:
 
     ``members.jsonl`` goes through Arrow's JSON reader; a file it refuses (a value that is not a
     string, a line that is not an object, a repeated key...) is read again line by line, where a
-    line that is not a JSON object is an error naming it and a value that is not a string counts
-    as absent.
+    line that is not a JSON object gives no names and a value that is not a string counts as
+    absent. The build's reader quarantines such lines and counts them: the directory, which only
+    finds names to redact, does not stop the build over them. A column the table lacks (in
+    Parquet, where a JSONL file would give nulls) counts as absent.
     """
     export_dir = Path(export_dir)
     jsonl = export_dir / "members.jsonl"
@@ -378,15 +375,15 @@ def read_members(export_dir: Path) -> pa.Table:
 
         rows: dict[str, list[Any]] = {c: [] for c in DIRECTORY_COLUMNS}
         with jsonl.open("rb") as handle:
-            for line_no, line in enumerate(handle, 1):
+            for line in handle:
                 if not line.strip():
                     continue
                 try:
                     obj = orjson.loads(line)
-                except orjson.JSONDecodeError as err:
-                    raise InputError(f"not JSON: {err}", file=str(jsonl), line=line_no) from None
+                except orjson.JSONDecodeError:
+                    continue
                 if not isinstance(obj, dict):
-                    raise InputError("not a JSON object", file=str(jsonl), line=line_no)
+                    continue
                 for c in DIRECTORY_COLUMNS:
                     v = obj.get(c)
                     rows[c].append(v if isinstance(v, str) else None)

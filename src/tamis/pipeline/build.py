@@ -458,11 +458,15 @@ class SnapshotBuilder:
         table: Table,
         quarantine: _Quarantine | None,
         reading: Prefetch[ReadChunk] | None = None,
+        rejected_ids: list[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """The valid rows of ``table``, batch by batch; rejects go to ``quarantine``. ``reading``:
-        a reader of the table started earlier (:meth:`_start_reading`), else one starts now."""
+        """The valid rows of ``table``, batch by batch; rejects go to ``quarantine``, and the ids
+        they name (their key, their member) to ``rejected_ids``. ``reading``: a reader of the
+        table started earlier (:meth:`_start_reading`), else one starts now."""
         with reading or self._start_reading(table) as chunks:
             for chunk in chunks:
+                if rejected_ids is not None:
+                    rejected_ids.extend(rejected_row_ids(chunk.rejects))
                 if quarantine is not None:
                     quarantine.add(table.name, chunk.rejects)
                 self.progress(table.name, chunk.valid.num_rows + len(chunk.rejects), None)
@@ -478,7 +482,8 @@ class SnapshotBuilder:
     # --- members --------------------------------------------------------------------------------
     def _load_members(self, quarantine: _Quarantine) -> pa.Table:
         keep = ["member_id", "country", "birth_date", "created_at", "_file", "_line"]
-        batches = [b.select(keep) for b in self._read(MEMBERS, quarantine)]
+        rejected: list[str] = []
+        batches = [b.select(keep) for b in self._read(MEMBERS, quarantine, None, rejected)]
         schema = (
             pa.schema([MEMBERS.arrow_schema.field(n) for n in keep[:4]])
             .append(pa.field("_file", pa.string()))
@@ -486,13 +491,22 @@ class SnapshotBuilder:
         )
         members = pa.Table.from_batches(batches, schema=schema)
         self.con.register("members_raw", members)
+        # A copy that was rejected counts as a copy: the valid one cannot be trusted over it (its
+        # birth date may be the one that says minor), so every copy is out.
+        self.con.register(
+            "members_rejected", pa.table({"member_id": pa.array(rejected, pa.string())})
+        )
         dups = self.con.sql(
             """SELECT m._file AS file, m._line AS line, 'member_id' AS field,
                       'member_id is not unique (' || d.n || ' rows)' AS reason, m.member_id AS key
-               FROM members_raw m JOIN (SELECT member_id, count(*) AS n FROM members_raw
-                                        GROUP BY member_id HAVING count(*) > 1) d USING (member_id)
+               FROM members_raw m JOIN (
+                   SELECT member_id, count(*) AS n FROM (
+                       SELECT member_id FROM members_raw
+                       UNION ALL SELECT member_id FROM members_rejected)
+                   GROUP BY member_id HAVING count(*) > 1) d USING (member_id)
                ORDER BY m._file, m._line"""
         ).to_arrow_table()
+        self.con.unregister("members_rejected")
         quarantine.add("members", dups.to_pylist())
         self.duplicate_members = pa.array(sorted(set(dups.column("key").to_pylist())), pa.string())
         self.con.register("duplicate_members", pa.table({"member_id": self.duplicate_members}))
@@ -1176,6 +1190,17 @@ def registry_consent(
             registry.invalid_members(),
             registry.url,
         )
+
+
+def rejected_row_ids(rejects: list[dict[str, Any]]) -> list[str]:
+    """The ids a table's rejected rows name, each once per row: the row's key and its member
+    (a members row names its member_id as both). Both engines count them as copies of an id."""
+    return [
+        i
+        for r in rejects
+        for i in dict.fromkeys((r.get("key"), r.get("member_id")))
+        if i is not None
+    ]
 
 
 def raw_ids_sql(path: Path, column: str) -> str:

@@ -371,7 +371,18 @@ class SparkEngine:
         assert read is not None  # required table
         read = self._persist(read)
         valid = read.where(F.col("_reason").isNull())
-        counts = valid.groupBy("member_id").count().where(F.col("count") > 1)
+        # a rejected copy counts as a copy (build.rejected_row_ids): every copy is then out
+        rejected = read.where(F.col("_reason").isNotNull())
+        named = rejected.select(
+            F.explode(F.array_distinct(F.array("_key", "_member"))).alias("member_id")
+        ).where(F.col("member_id").isNotNull())
+        counts = (
+            valid.select("member_id")
+            .unionByName(named)
+            .groupBy("member_id")
+            .count()
+            .where(F.col("count") > 1)
+        )
         dups = valid.join(counts, "member_id").select(
             F.col("_file").alias("file"),
             F.col("_line").alias("line"),
