@@ -393,3 +393,22 @@ def test_a_line_that_is_not_utf8_is_rejected_not_a_crash(tmp_path: Path) -> None
     (reject,) = rejects
     assert reject["line"] == 2 and "UTF-8" in reject["reason"]
     assert reject["member_id"] == "m2"  # its member is out of the build
+
+
+def test_a_broken_line_names_members_whose_ids_are_escaped(tmp_path: Path) -> None:
+    """Python's json writes 'mé1' as "m\\u00e91": the broken line was put on the agent nested in
+    it only, and mé1's objection was lost. A value that does not decode names no member (None),
+    which the build refuses for consent events (fail closed)."""
+    line = (
+        b'{"event_id": "e1", "member_id": "m\\u00e91", "value": false, '
+        b'"agent": {"member_id": "agent-7"}'
+    )
+    bad_escape = b'{"event_id": "e2", "member_id": "m\\x1", "value": false'
+    path = tmp_path / "consent_events.jsonl"
+    path.write_bytes(line + b"\n" + bad_escape + b"\n")
+    _valid, rejects = _read(path)
+    assert [(r["line"], r["member_id"]) for r in rejects] == [
+        (1, "mé1"),
+        (1, "agent-7"),
+        (2, None),
+    ]

@@ -40,7 +40,7 @@ from tamis.timefmt import parse_instants, to_microseconds
 BLOCK_BYTES = 8 << 20
 PARQUET_BATCH_ROWS = 65_536
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
-_MEMBER_IN_RAW = re.compile(rb'"member_id"\s*:\s*"([^"\\]{1,200})"')
+_MEMBER_IN_RAW = re.compile(rb'"member_id"\s*:\s*"((?:[^"\\]|\\.){1,400})"')
 
 # How each column kind is read before validation (timestamps and dates as text).
 _RAW_TYPES: dict[str, pa.DataType] = {
@@ -283,17 +283,26 @@ def _arrow_parse(
             None,
             f"refused by the JSON reader ({error.removeprefix('JSON parse error: ')})",
         )
-    # {"member_id": "a", ..., "member_id": "b"}: both members are out, one reject each
-    named: list[str | None] = [
-        m for m in dict.fromkeys([*_members_named(line.text), line.member_id]) if m is not None
-    ]
+    # {"member_id": "a", ..., "member_id": "b"}: both members are out, one reject each (and a
+    # value that does not decode, None, names no member: the caller fails closed on it)
+    own = [line.member_id] if line.member_id is not None else []
+    named: list[str | None] = list(dict.fromkeys([*_members_named(line.text), *own]))
     for member in named or [None]:
         rejects.append(_reject(name, line.number, field, reason, line.key, member))
 
 
-def _members_named(line: bytes) -> list[str]:
-    """The member ids a raw line names (``"member_id": "..."``, unescaped), first first."""
-    found = (m.decode("utf-8", "replace") for m in _MEMBER_IN_RAW.findall(line))
+def _members_named(line: bytes) -> list[str | None]:
+    """The member ids a raw line names (``"member_id": "..."``), first first, JSON escapes
+    decoded (``"m\\u00e91"`` is ``mé1``, as a writer with ``ensure_ascii`` spells it). A value
+    that does not decode gives None: a member named but unknown, which a caller must treat as
+    a line naming no member (fail closed)."""
+    found: list[str | None] = []
+    for raw in _MEMBER_IN_RAW.findall(line):
+        try:
+            value = orjson.loads(b'"' + raw + b'"')
+        except orjson.JSONDecodeError:
+            value = None
+        found.append(value if isinstance(value, str) else None)
     return list(dict.fromkeys(found))
 
 
