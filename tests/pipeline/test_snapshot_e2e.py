@@ -662,3 +662,90 @@ def test_no_consent_source_or_an_empty_registry_stops_the_build(
     tamis("consent", "set", "m1", "--object", "--at", "2025-12-01T00:00:00Z", "--db", db)
     assert build("--db", db).returncode == 0
     assert "r1" not in [r["record_id"] for r in _records(tmp_path / "snap")]
+
+
+def _rewrite_manifest(snap: Path, change: Any) -> None:
+    """Change the manifest as a tamperer would: its file entries made to match again."""
+    from tamis.pipeline.manifest import describe_file
+
+    manifest = json.loads((snap / "manifest.json").read_text())
+    change(manifest)
+    manifest["files"] = [
+        describe_file(snap, snap / e["path"], **({"rows": e["rows"]} if "rows" in e else {}))
+        for e in manifest["files"]
+        if (snap / e["path"]).exists()
+    ]
+    (snap / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_verify_holds_the_manifest_to_its_files(small_export: Path, tmp_path: Path) -> None:
+    """Hashes alone passed a member taken out of members.parquet (with members_root recomputed)
+    while their records stayed in data/: rights requests then never found them. Verification
+    now holds the manifest's figures and commitment to the files, and refuses what a
+    snapshot never holds (links, paths outside it, unlisted files anywhere)."""
+    import shutil
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from tamis.errors import VerificationError
+    from tamis.lineage.merkle import merkle_root
+
+    good = tmp_path / "good"
+    tamis("snapshot", "build", "--export", str(small_export), "--policy", "linkedin-2025",
+          "--cutoff", CUTOFF, "--out", str(good), "-q")  # fmt: skip
+    verify_snapshot(good)
+
+    def tampered(name: str, how: Any, expected: str) -> None:
+        snap = tmp_path / name
+        shutil.copytree(good, snap, symlinks=True)
+        how(snap)
+        with pytest.raises(VerificationError, match=expected):
+            verify_snapshot(snap)
+
+    def hide_a_member(snap: Path) -> None:
+        members = pq.read_table(snap / "members.parquet")
+        first = members.column("member_ref")[0]
+        kept = members.filter(pc.not_equal(members.column("member_ref"), first))
+        pq.write_table(kept, snap / "members.parquet")
+        refs = sorted(set(kept.column("member_ref").to_pylist()))
+
+        def commit(m: dict[str, Any]) -> None:
+            m["members_root"] = merkle_root(refs)
+            m["members"]["included"] = len(refs)
+            for e in m["files"]:
+                if e["path"] == "members.parquet":
+                    e["rows"] = kept.num_rows
+
+        _rewrite_manifest(snap, commit)
+
+    tampered("hidden", hide_a_member, "members.parquet does not list the members of data/")
+
+    def drop_a_part(snap: Path) -> None:
+        (snap / "data" / "part-00000.parquet").unlink()
+
+    tampered("dropped", lambda s: (drop_a_part(s), _rewrite_manifest(s, lambda m: None)),
+             r"data/ holds 0 records, the manifest says [1-9]")  # fmt: skip
+    tampered("counts", lambda s: _rewrite_manifest(s, lambda m: m["records"].update(included=1)),
+             "data/ holds")  # fmt: skip
+    tampered("quarantine", lambda s: _rewrite_manifest(s, lambda m: m.update(quarantined={})),
+             "quarantine/ holds")  # fmt: skip
+
+    def outside(snap: Path) -> None:
+        shutil.copy(snap / "members.parquet", tmp_path / "evil.parquet")
+        _rewrite_manifest(snap, lambda m: None)
+        manifest = json.loads((snap / "manifest.json").read_text())
+        manifest["files"].append({**manifest["files"][-1], "path": "../evil.parquet"})
+        (snap / "manifest.json").write_text(json.dumps(manifest))
+
+    tampered("outside", outside, "not a path inside the snapshot")
+
+    def linked(snap: Path) -> None:
+        part = snap / "data" / "part-00000.parquet"
+        part.rename(tmp_path / "elsewhere.parquet")
+        part.symlink_to(tmp_path / "elsewhere.parquet")
+
+    tampered("linked", linked, "a symbolic link")
+    tampered("extra", lambda s: (s / "notes.txt").write_text("x"), "notes.txt: not listed")
+    tampered("shape", lambda s: (s / "manifest.json").write_text('{"format": "tamis.snapshot/v1"'
+             ', "files": {"a": 1}}'), "'files' is not a list")  # fmt: skip

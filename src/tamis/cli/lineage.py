@@ -57,7 +57,8 @@ def model_register(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Register a model against the snapshots it was trained on.
+    """Register a model against the snapshots it was trained on (each verified first, as
+    `tamis snapshot verify` does).
 
     Example: tamis model register assistant-v3 --snapshot snapshots/2025-11 --trained-at
     2025-12-01T00:00:00Z
@@ -65,9 +66,15 @@ def model_register(
     from tamis.consent import open_registry
     from tamis.lineage.openlineage import emit_model_registration
     from tamis.lineage.store import LineageStore
+    from tamis.pipeline.manifest import verify_snapshot
 
     with errors(), open_registry(db) as registry:
         when = instant(trained_at, "--trained-at") if trained_at else None
+        # A model's lineage is what rights requests search: a snapshot whose files and manifest
+        # disagree (a member taken out of members.parquet, their records left in data/) would
+        # hide that member from every later access, objection and erasure.
+        for path in snapshot:
+            verify_snapshot(path)
         registration = LineageStore(registry).register_model(name, snapshot, trained_at=when)
         if registration.status == "registered":
             emit_model_registration(registration.model)
