@@ -749,3 +749,15 @@ def test_verify_holds_the_manifest_to_its_files(small_export: Path, tmp_path: Pa
     tampered("extra", lambda s: (s / "notes.txt").write_text("x"), "notes.txt: not listed")
     tampered("shape", lambda s: (s / "manifest.json").write_text('{"format": "tamis.snapshot/v1"'
              ', "files": {"a": 1}}'), "'files' is not a list")  # fmt: skip
+
+
+def test_ids_the_duplicate_scan_cannot_read_stop_the_build_with_an_error(
+    small_export: Path, tmp_path: Path
+) -> None:
+    """An extra column nested deeper than DuckDB reads JSON (128 levels): tamis' reader takes
+    the line, the duplicate-id scan cannot; the build died with a traceback."""
+    deep = {**_content(10, 1), "extra": json.loads("[" * 200 + "]" * 200)}
+    with (small_export / "content.jsonl").open("a") as handle:
+        handle.write(json.dumps(deep) + "\n")
+    error = _refused(small_export, tmp_path / "s", CUTOFF)
+    assert "cannot be checked for duplicates" in error and "recursion depth" in error

@@ -81,7 +81,10 @@ def report_compliance(
     _check_out(out)
     others = list(snapshot[1:])
     if snapshots is not None:
-        others += sorted(p.parent for p in snapshots.glob("*/manifest.json"))
+        # not the hidden workspaces of builds (.NAME.tamis-tmp-...) beside the snapshots
+        others += sorted(
+            p.parent for p in snapshots.glob("*/manifest.json") if not p.parent.name.startswith(".")
+        )
     with errors():
         doc = compliance_report(
             snapshot[0],

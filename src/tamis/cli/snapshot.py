@@ -219,6 +219,16 @@ def snapshot_show(
     if as_json:
         console.print_json(json.dumps(manifest))
         return
+    try:
+        _show(manifest, snapshot)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        fail(
+            f"{snapshot / 'manifest.json'}: not a complete snapshot manifest ({exc!r}: missing "
+            "or malformed); tamis snapshot verify says more"
+        )
+
+
+def _show(manifest: dict[str, Any], snapshot: Path) -> None:
     print_summary(manifest, snapshot)
     files = Table(title="files")
     files.add_column("path")

@@ -764,6 +764,13 @@ class SnapshotBuilder:
                 "  GROUP BY 1 HAVING count(*) > 1) "
                 "GROUP BY record_id HAVING count(*) > 1 ORDER BY record_id"
             ).fetchall()
+        except duckdb.Error as exc:  # e.g. JSON nested deeper than DuckDB reads (128 levels)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(
+                f"the content table's record ids cannot be checked for duplicates ({reason}); "
+                "the build stops rather than let a repeated id through",
+                file=str(self.request.export_dir),
+            ) from None
         finally:
             con.close()
         return pa.array([r[0] for r in rows], pa.string())
