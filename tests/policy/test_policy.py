@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -229,3 +231,58 @@ def test_diff_lists_exactly_the_categories_that_differ() -> None:
     assert purpose.kinds_only_a == ["ai_feedback", "ai_prompt", "search_query"]
     assert diff.jurisdictions == []
     assert diff_policies(minimal, minimal).empty
+
+
+def test_diff_sees_what_changes_a_snapshot_beyond_categories(tmp_path: Path) -> None:
+    """It said 'no difference in scope' when the governing setting or the redaction changed,
+    and a renamed jurisdiction hid its minimum age going from 18 to 13."""
+    minimal = load_policy("minimal").policy
+    text = load_policy("minimal").text
+    for old, new in [
+        ("    setting: genai_training", "    setting: genai_training_v2"),
+        ("settings:\n  genai_training:", "settings:\n  genai_training_v2:"),
+        ("anonymizer: pseudonym, sensitive: drop,", "anonymizer: pseudonym,"),
+        ("  - name: eu-eea-ch-uk-ca-hk", "  - name: europe-and-more"),
+        ("minimum_age: 18", "minimum_age: 13"),  # the first rule: the EU's
+    ]:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "changed.yaml"
+    path.write_text(text)
+    diff = diff_policies(minimal, load_policy(path).policy)
+    (purpose,) = diff.purposes
+    assert {what for what, _a, _b in purpose.changes} == {"setting", "stages"}
+    rows = {(attr, a, b): countries.split(", ") for countries, attr, a, b in diff.jurisdictions}
+    assert list(rows) == [("minimum_age", "18", "13")]  # the rename itself is no difference
+    assert {"FR", "RE", "CA"} <= set(rows[("minimum_age", "18", "13")])
+    assert not diff.empty and diff_policies(minimal, minimal).empty
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("name: pii.redact.v1", "name: pii.redakt.v1", r"stages.0: unknown stage 'pii.redakt.v1'"),
+        ("sensitive: drop", "sensitve: drop", r"unknown option\(s\) sensitve"),
+        ("sensitive: drop", "sensitive: dorp", r"unknown sensitive option 'dorp'"),
+        ("mode: fast", "mode: fastest", r"unknown PII mode 'fastest'"),
+        ("dedup: {exact: true", "dedup: {exakt: true", r"dedup: .*unknown key\(s\) exakt"),
+    ],
+)
+def test_validate_checks_stages_as_a_build_reads_them(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    """`policy validate` said valid for a misspelt stage, option or value that the build then
+    refused; it now builds the stages as a build does, reading no data."""
+    from tamis.pipeline.build import check_stages
+
+    path = _broken(tmp_path, old, new)
+    with pytest.raises(PolicyError, match=expected):
+        check_stages(load_policy(path))
+    result = subprocess.run(
+        [sys.executable, "-m", "tamis.cli", "policy", "validate", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    check_stages(load_policy("minimal"))
+    check_stages(load_policy("linkedin-2025"))

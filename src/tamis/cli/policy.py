@@ -72,10 +72,12 @@ def policy_validate(file: Annotated[Path, typer.Argument(help="The policy file (
 
     Example: tamis policy validate my-policy.yaml
     """
+    from tamis.pipeline.build import check_stages
     from tamis.policy import load_policy
 
     with errors():
         loaded = load_policy(file)
+        check_stages(loaded)  # stage names, options and their values, as a build reads them
     console.print(f"[green]valid[/] {loaded.name} {loaded.policy.version} sha256 {loaded.sha256}")
 
 
@@ -100,28 +102,24 @@ def policy_diff(
         return
     table = Table(title=f"{diff.a} vs {diff.b}")
     table.add_column("what")
-    table.add_column(f"only in {diff.a}")
-    table.add_column(f"only in {diff.b}")
+    table.add_column(f"{diff.a} (only, or its value)")
+    table.add_column(f"{diff.b} (only, or its value)")
     if diff.purposes_only_a or diff.purposes_only_b:
         table.add_row("purposes", "\n".join(diff.purposes_only_a), "\n".join(diff.purposes_only_b))
     for p in diff.purposes:
-        table.add_row(
-            f"{p.purpose}: categories",
-            "\n".join(p.categories_only_a),
-            "\n".join(p.categories_only_b),
-        )
-        table.add_row(
-            f"{p.purpose}: content kinds", "\n".join(p.kinds_only_a), "\n".join(p.kinds_only_b)
-        )
-        table.add_row(
-            f"{p.purpose}: visibility",
-            "\n".join(p.visibility_only_a),
-            "\n".join(p.visibility_only_b),
-        )
+        for what, only_a, only_b in (
+            ("categories", p.categories_only_a, p.categories_only_b),
+            ("content kinds", p.kinds_only_a, p.kinds_only_b),
+            ("visibility", p.visibility_only_a, p.visibility_only_b),
+        ):
+            if only_a or only_b:
+                table.add_row(f"{p.purpose}: {what}", "\n".join(only_a), "\n".join(only_b))
+        for what, value_a, value_b in p.changes:
+            table.add_row(f"{p.purpose}: {what}", value_a, value_b)
     if diff.exclusions_only_a or diff.exclusions_only_b:
         table.add_row(
             "exclusions", "\n".join(diff.exclusions_only_a), "\n".join(diff.exclusions_only_b)
         )
     for name, attr, va, vb in diff.jurisdictions:
-        table.add_row(f"jurisdiction {name}: {attr}", va or "-", vb or "-")
+        table.add_row(f"jurisdiction of {name}: {attr}", va or "-", vb or "-")
     console.print(table)

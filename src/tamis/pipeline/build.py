@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tamis import __version__
-from tamis.errors import InputError, SnapshotError
+from tamis.errors import InputError, PolicyError, SnapshotError, TamisError
 from tamis.keys import PseudonymKey
 from tamis.pipeline import semantics
 from tamis.pipeline.classify import MemberVerdicts, RecordRules, classify
@@ -402,6 +402,33 @@ def build_stages(request: BuildRequest, purpose: str) -> list[Stage]:
         stages.get(spec.name)(context, **spec.options)
         for spec in request.policy.policy.purpose(purpose).stages
     ]
+
+
+def check_stages(policy: LoadedPolicy) -> None:
+    """Build every purpose's text stages and read its deduplication settings as a build would,
+    reading no data: an unknown stage name, option or option value is an error now (``tamis
+    policy validate``), not at build time. Raises :class:`~tamis.errors.PolicyError` naming the
+    purpose and the stage."""
+    from tamis.dedup import DedupConfig
+
+    _load_builtin_stages()
+    key = PseudonymKey(bytes(32), "a key to check stage options")
+    for name, purpose in policy.policy.purposes.items():
+        if purpose.dedup:
+            try:
+                DedupConfig.from_mapping(purpose.dedup)
+            except (TamisError, TypeError, ValueError) as exc:
+                raise PolicyError(f"purposes.{name}.dedup: {exc}", file=policy.source) from None
+        context = StageContext(
+            key=key, purpose=name, policy_sha256=policy.sha256, checking_only=True
+        )
+        for i, spec in enumerate(purpose.stages):
+            try:
+                stages.get(spec.name)(context, **spec.options)
+            except (TamisError, TypeError, ValueError) as exc:
+                raise PolicyError(
+                    f"purposes.{name}.stages.{i}: {exc}", file=policy.source
+                ) from None
 
 
 class SnapshotBuilder:

@@ -193,7 +193,9 @@ def pii_redact_v1(context: StageContext, **options: object) -> PiiRedactStage:
             f"available: {', '.join(sorted(known))}"
         )
     members = options.get("members")
-    if members == "export":  # the member directory of the export being built
+    if context.checking_only:
+        members = None  # its value is read at build time
+    elif members == "export":  # the member directory of the export being built
         if context.export_dir is None:
             raise TamisError("pii.redact.v1: members: export, but this build has no export")
         members = context.export_dir

@@ -46,6 +46,8 @@ class StageContext:
     purpose: str
     policy_sha256: str
     export_dir: Path | None = None  # where a stage may read the member directory (``members``)
+    # Built only to check its options (``tamis policy validate``): read nothing, load nothing.
+    checking_only: bool = False
 
 
 @dataclass
