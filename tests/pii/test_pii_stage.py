@@ -108,3 +108,24 @@ def test_missing_text_column_is_a_clear_error() -> None:
     stage = stages.get("pii.redact.v1")(CONTEXT)
     with pytest.raises(TamisError, match="no 'text' column"):
         stage.process(pa.record_batch({"x": pa.array(["a"])}))
+
+
+def test_profile_identifiers_are_replaced_whole_found_or_not() -> None:
+    """A profile's identity-document number went into the linkedin-2025 snapshot as written
+    (no detector knows 'ID-FR-123456'); e-mail and phone fields are replaced whole too."""
+    rows = batch(["ID-FR-123456", "jean at example dot fr", "06-12", "ID-FR-123456", ""])
+    rows = rows.append_column(
+        "category",
+        pa.array(["user.government_id", "user.contact.email", "user.contact.phone_number",
+                  "user.content.post", "user.government_id"]),
+    )  # fmt: skip
+    stage = stages.get("pii.redact.v1")(CONTEXT, mode="contact")
+    result = stage.process(rows)
+    assert texts_of(result.batch) == [
+        "<ID_DOCUMENT>",
+        "<EMAIL>",
+        "<PHONE>",
+        "ID-FR-123456",  # a post: only what the detectors find
+        "",
+    ]
+    assert result.counts["ID_DOCUMENT"] == 1

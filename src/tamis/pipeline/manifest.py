@@ -68,7 +68,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
         raise VerificationError(f"{path}: not a JSON object")
     if manifest.get("format") != FORMAT:
         raise VerificationError(f"{path}: unknown format {manifest.get('format')!r}")
-    files = manifest.get("files")
+    files = manifest.get("files", [])
     if not isinstance(files, list):
         raise VerificationError(f"{path}: 'files' is not a list")
     for i, entry in enumerate(files):
@@ -97,6 +97,8 @@ def verify_snapshot(root: Path) -> list[str]:
       root is ``members_root``.
     """
     manifest = read_manifest(root)
+    if "files" not in manifest:
+        raise VerificationError(f"{root / MANIFEST}: lists no files")
     listed = manifest["files"]
     checked = []
     for entry in listed:

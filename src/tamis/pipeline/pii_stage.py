@@ -19,6 +19,10 @@ Options:
   path of an export directory (``mode`` ``fast``/``thorough`` then find every member's name);
 - ``threshold``: minimum span score (default 0.5).
 
+Records of a category that is a direct identifier as a whole (a profile's identity-document
+number, e-mail or phone: :data:`WHOLE_VALUE_TYPES`) are replaced whole, found or not: no
+detector knows every country's identity-document format, and a malformed phone is still one.
+
 The dependency goes one way: this module imports :mod:`tamis.pii`, never the reverse. The stage is
 picklable (engines may ship it to worker processes): compiled parts are rebuilt lazily on the
 other side. Rows without any candidate character are skipped with one vectorised regex over the
@@ -40,6 +44,7 @@ from tamis.pii.anonymizers import DROP_REASON as PII_DROP_REASON
 from tamis.pii.anonymizers import Anonymizer, anonymizers, apply
 from tamis.pii.directory import MemberDirectory
 from tamis.pii.engine import PiiEngine, mode_detectors
+from tamis.pii.spans import EMAIL, PHONE, Span
 from tamis.pipeline.stages import StageContext, StageResult, stages
 
 SENSITIVE_REASON = "sensitive"
@@ -51,6 +56,14 @@ ANONYMIZER_ALIASES = {
     "drop": "drop_record.v1",
 }
 SENSITIVE_OPTIONS = ("off", "drop")
+# Categories whose records are one identifier each (profile fields), and the type they are
+# replaced as, whatever the detectors find in them.
+WHOLE_VALUE_TYPES = {
+    "user.government_id": "ID_DOCUMENT",
+    "user.contact.email": EMAIL,
+    "user.contact.phone_number": PHONE,
+}
+_WHOLE_VALUE_CATEGORIES = pa.array(sorted(WHOLE_VALUE_TYPES), pa.string())
 
 
 @dataclass
@@ -135,6 +148,14 @@ class PiiRedactStage:
             candidates = pc.is_valid(column)
         else:
             candidates = pc.fill_null(pc.match_substring_regex(column, prefilter), False)
+        category_i = batch.schema.get_field_index("category")
+        whole: list[str | None] | None = None
+        if category_i >= 0:
+            categories = batch.column(category_i)
+            is_whole = pc.fill_null(pc.is_in(categories, value_set=_WHOLE_VALUE_CATEGORIES), False)
+            if pc.any(is_whole).as_py():
+                whole = pc.if_else(is_whole, categories, None).to_pylist()
+                candidates = pc.or_(candidates, pc.and_(is_whole, pc.is_valid(column)))
         cand_idx = pc.indices_nonzero(candidates)
         new_column = column
         if len(cand_idx):
@@ -144,6 +165,13 @@ class PiiRedactStage:
             if lang_i >= 0:
                 langs = batch.column(lang_i).take(cand_idx).to_pylist()
             results = engine.analyze_many(texts, langs)
+            if whole is not None:
+                for j, row in enumerate(cand_idx.to_pylist()):
+                    category = whole[row]
+                    if category is not None and texts[j]:
+                        results[j] = [
+                            Span(0, len(texts[j]), WHOLE_VALUE_TYPES[category], 1.0, "category.v1")
+                        ]
             anon = self.anon
             replaced: list[str | None] = []
             changed = False
