@@ -761,3 +761,26 @@ def test_ids_the_duplicate_scan_cannot_read_stop_the_build_with_an_error(
         handle.write(json.dumps(deep) + "\n")
     error = _refused(small_export, tmp_path / "s", CUTOFF)
     assert "cannot be checked for duplicates" in error and "recursion depth" in error
+
+
+def test_members_who_objected_since_the_cutoff_are_counted_and_said(
+    small_export: Path, tmp_path: Path
+) -> None:
+    """m1 objected the day after the cutoff: as the spec says, the snapshot as of the cutoff
+    keeps m1's data; the manifest counts such members and the build says so on stderr, from
+    the export's events and from a registry alike."""
+    built = tamis("snapshot", "build", "--export", str(small_export), "--policy", "minimal",
+                  "--cutoff", CUTOFF, "--out", str(tmp_path / "s"), "-q")  # fmt: skip
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["consent"]["objected_after_cutoff"] == 1
+    assert "1 member(s) in this snapshot have objected since its cutoff" in " ".join(
+        built.stderr.split()
+    )
+    assert "r1" in [r["record_id"] for r in _records(tmp_path / "s")]  # the spec's semantics
+    db = str(tmp_path / "registry.db")
+    tamis("consent", "import", str(small_export / "consent_events.jsonl"), "--db", db)
+    (small_export / "consent_events.jsonl").unlink()
+    tamis("snapshot", "build", "--export", str(small_export), "--policy", "minimal",
+          "--cutoff", CUTOFF, "--out", str(tmp_path / "r"), "--db", db, "-q")  # fmt: skip
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["consent"]["objected_after_cutoff"] == 1

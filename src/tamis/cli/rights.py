@@ -84,7 +84,8 @@ def rights_object(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Art. 21: record an objection (every later build excludes the member) and its impact.
+    """Art. 21: record an objection (builds with a cutoff from then on exclude the member) and
+    its impact.
 
     Example: tamis rights object m42 --at 2025-12-02T10:00:00+01:00
     """

@@ -110,7 +110,8 @@ def snapshot_build(
 
 def build_warnings(manifest: dict[str, Any]) -> list[str]:
     """What a build did that its user may not have meant: consent the registry beside the
-    export disagrees with, erasures that could not be checked."""
+    export disagrees with, members kept in who have objected since the cutoff, erasures that
+    could not be checked."""
     consent = manifest["consent"]
     warnings = []
     disagreement = consent.get("registry_disagreement")
@@ -119,6 +120,13 @@ def build_warnings(manifest: dict[str, Any]) -> list[str]:
             f"the registry {disagreement['registry']} puts {disagreement['members']:,} member(s) "
             "out (an objection, an unresolved reject) that the export's consent_events keep in: "
             "--consent export kept them in"
+        )
+    objected = consent.get("objected_after_cutoff")  # absent from older manifests
+    if objected:
+        warnings.append(
+            f"{objected:,} member(s) in this snapshot have objected since its cutoff: as of the "
+            "cutoff their data is in (events after it change nothing for it), but they asked "
+            "that it no longer be used; a build with a later cutoff leaves them out"
         )
     erasures = consent.get("erasures")  # absent from manifests built before it was recorded
     if erasures is not None and erasures["registry"] is None:

@@ -449,6 +449,7 @@ class SnapshotBuilder:
         # every record id) instead of growing; the spill files go with the build's workspace.
         self.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         self.cutoff = request.cutoff.astimezone(UTC)
+        self.started = datetime.now(UTC)  # "now" for the consent state at build time
         self.report: dict[str, Any] = {}
         self.erasures: dict[str, Any] = {}  # the manifest's consent.erasures, once read
         self.digest = ContentDigest(self.con)
@@ -651,6 +652,11 @@ class SnapshotBuilder:
             + semantics.consent_state_sql("events", "$setting", "$cutoff"),
             {"setting": setting, "cutoff": self.cutoff},
         )
+        self.con.execute(
+            "CREATE TABLE consent_latest AS "
+            + semantics.consent_state_sql("events", "$setting", "$now"),
+            {"setting": setting, "now": self.started},
+        )
         unknown = self.con.sql(
             """SELECT e._file AS file, e._line AS line, 'member_id' AS field,
                       'event for a member not in members' AS reason, e.event_id AS key
@@ -671,7 +677,12 @@ class SnapshotBuilder:
         }
 
     def _consent_from_registry(self, setting: str) -> dict[str, Any]:
-        state, invalid, url = registry_consent(self.request, self.cutoff, setting)
+        state, invalid, url, latest = registry_consent(
+            self.request, self.cutoff, setting, self.started
+        )
+        self.con.register("latest_arrow", latest)
+        self.con.execute("CREATE TABLE consent_latest AS SELECT member_id, value FROM latest_arrow")
+        self.con.unregister("latest_arrow")
         self.con.register("state_arrow", state)
         self.con.execute(
             "CREATE TABLE consent_state AS SELECT member_id, value, event_id, ts FROM state_arrow"
@@ -722,6 +733,11 @@ class SnapshotBuilder:
         self.con.register("eligibility_arrow", elig)
         self.con.execute("CREATE TABLE eligibility AS SELECT * FROM eligibility_arrow")
         self.con.unregister("eligibility_arrow")
+        self.objected_after_cutoff = int(
+            self.con.sql(
+                semantics.objected_after_cutoff_sql("eligibility", "consent_latest")
+            ).fetchall()[0][0]
+        )
 
     # --- records --------------------------------------------------------------------------------
     def _content_chunks(
@@ -985,6 +1001,7 @@ class SnapshotBuilder:
                     consent = self._load_consent(quarantine)
                     self._eligibility()
                     consent["erasures"] = self.erasures
+                    consent["objected_after_cutoff"] = self.objected_after_cutoff
                 finally:
                     prep.shutdown(wait=False)
                 writer = _DataWriter(ws.path / "data", request.rows_per_file)
@@ -1172,10 +1189,11 @@ def erasure_tombstones(request: BuildRequest) -> tuple[pa.Table, dict[str, Any]]
 
 
 def registry_consent(
-    request: BuildRequest, cutoff: datetime, setting: str
-) -> tuple[pa.Table, pa.Table, str]:
+    request: BuildRequest, cutoff: datetime, setting: str, now: datetime
+) -> tuple[pa.Table, pa.Table, str, pa.Table]:
     """Consent from the registry, for a build whose export has no ``consent_events``: its state
-    at ``cutoff``, its invalid members and its URL. Both engines.
+    at ``cutoff``, its invalid members, its URL and its state at ``now`` (for
+    :func:`~tamis.pipeline.semantics.objected_after_cutoff_sql`). Both engines.
 
     Fails closed where the registry cannot stand for the members' choices: none configured
     (``--db``, ``$TAMIS_DB``, ``./.tamis/registry.db``), one holding no consent event at all (a
@@ -1223,6 +1241,7 @@ def registry_consent(
             registry.bulk_state(cutoff, setting=setting),
             registry.invalid_members(),
             registry.url,
+            registry.bulk_state(now, setting=setting),
         )
 
 

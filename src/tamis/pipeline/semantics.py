@@ -80,6 +80,18 @@ def consent_state_sql(events: str, setting_param: str, cutoff_param: str) -> str
     """  # nosec B608  # constant names, quoted literals
 
 
+def objected_after_cutoff_sql(eligibility: str, latest_state: str) -> str:
+    """How many members the snapshot keeps in (eligible at the cutoff) whose latest choice at
+    build time (``latest_state``: :func:`consent_state_sql` at the build's start) is an
+    objection, made after the cutoff therefore. The spec keeps them in a snapshot as of the
+    cutoff (events after it change nothing); the manifest counts them, and the build warns, so
+    that nobody trains on their data unaware that they have objected since."""
+    return f"""
+        SELECT count(*) FROM {eligibility} e JOIN {latest_state} s USING (member_id)
+        WHERE e.reason IS NULL AND NOT s.value
+    """  # nosec B608  # constant names
+
+
 def registry_disagreement_sql(
     members: str, export_state: str, export_invalid: str, registry_state: str, registry_invalid: str
 ) -> str:

@@ -5,7 +5,8 @@ in the consent log:
 
 * access (Art. 15): the member's data-use report (:mod:`tamis.rights.report`), answered at once;
 * objection (Art. 21): a consent event ``genai_training = false`` (channel ``objection_form``) at
-  the instant the request was received, so every later build puts the member out (``objected``);
+  the instant the request was received, so every build with a cutoff at or after it puts the
+  member out (``objected``; an earlier cutoff keeps the data as of then, and says so);
   then the impact (:mod:`tamis.rights.impact`);
 * erasure (Art. 17): a tombstone, so every later build puts the member out (``erased``) whatever
   the export still holds; then the impact.
@@ -250,7 +251,8 @@ class RightsDesk:
         ]
 
     def object(self, member_id: str, received_at: datetime | str | None = None) -> Outcome:
-        """Record an objection (Art. 21): the member is out of every later build; impact."""
+        """Record an objection (Art. 21): the member is out of every build whose cutoff is at or
+        after it; impact."""
         return self._impact("objection", member_id, received_at)
 
     def erase(self, member_id: str, received_at: datetime | str | None = None) -> Outcome:

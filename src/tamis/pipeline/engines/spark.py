@@ -217,6 +217,7 @@ class SparkEngine:
         self.purpose = request.purpose_name
         self.progress = progress or (lambda phase, n, total: None)
         self.cutoff = request.cutoff.astimezone(UTC)
+        self.started = datetime.now(UTC)  # "now" for the consent state at build time
         self.tally = _Tally()
         if spark is None:
             spark = spark_session(master, conf)
@@ -532,6 +533,12 @@ class SparkEngine:
             setting=setting,
             cutoff=self.cutoff,
         )
+        latest = self._sql(
+            semantics.consent_state_sql(self._prefix + "events", ":setting", ":now"),
+            setting=setting,
+            now=self.started,
+        )
+        self._view("consent_latest", latest.select("member_id", "value"))
         quarantine.add("consent_events", unknown_rows)
         invalid_df = self._frame(pa.table({"member_id": pa.array(members_of_invalid, pa.string())}))
         self.progress("consent_events", n_valid + len(reject_rows), None)
@@ -550,7 +557,10 @@ class SparkEngine:
     def _consent_from_registry(
         self, members: DataFrame, setting: str
     ) -> tuple[dict[str, Any], DataFrame, DataFrame]:
-        state_table, invalid_table, url = registry_consent(self.request, self.cutoff, setting)
+        state_table, invalid_table, url, latest_table = registry_consent(
+            self.request, self.cutoff, setting, self.started
+        )
+        self._view("consent_latest", self._frame(latest_table.select(["member_id", "value"])))
         state_schema = pa.schema(
             [
                 ("member_id", pa.string()),
@@ -975,6 +985,12 @@ class SparkEngine:
             consent, state, invalid = self._load_consent(quarantine, members)
             erased, consent["erasures"] = erasure_tombstones(request)
             eligibility = self._eligibility(members, state, invalid, erased)
+            objected = self._sql(
+                semantics.objected_after_cutoff_sql(
+                    self._prefix + "eligibility", self._prefix + "consent_latest"
+                )
+            ).first()
+            consent["objected_after_cutoff"] = int(objected[0]) if objected else 0
             processed = self._process(self._records(members, eligibility))
             kept = processed.where("_t IS NULL").select(*RECORD_SCHEMA.names)
             self._tallies(processed, quarantine)
