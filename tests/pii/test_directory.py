@@ -192,14 +192,16 @@ def test_pickle_carries_no_automaton_and_matches_alike() -> None:
     assert clone.is_member_email("Z@K.com") and len(clone) == 2
 
 
-def test_lines_the_build_quarantines_give_no_names_and_stop_nothing(tmp_path: Path) -> None:
+def test_lines_the_build_quarantines_stop_nothing_and_broken_ones_still_name(tmp_path: Path) -> None:
     """The build's reader quarantines a line that is not a JSON object, or not JSON, and goes
     on; the directory stopped the whole build over it."""
     row = {"member_id": "m1", "first_name": "Zoltan", "last_name": "Kovacs"}
-    broken = '{"member_id": "m2", "first_name": "Anne",'
+    # a broken line's names still count: posts mention that member too
+    broken = '{"member_id": "m2", "first_name": "Zeb\\u00fclon", "last_name": "Quixhaber",'
     (tmp_path / "members.jsonl").write_text(json.dumps(row) + "\n[1, 2]\n" + broken + "\n")
     directory = MemberDirectory.from_export(tmp_path)
-    assert found(directory, "merci Zoltan Kovacs") != [] and len(directory) == 1
+    assert found(directory, "merci Zoltan Kovacs") != [] and len(directory) == 2
+    assert found(directory, "merci a zebülon quixhaber") != []
 
 
 def test_a_parquet_members_table_without_a_name_column_is_read(tmp_path: Path) -> None:

@@ -656,9 +656,13 @@ def test_no_consent_source_or_an_empty_registry_stops_the_build(
     assert "no consent source" in none.stderr
     assert not (tmp_path / ".tamis").exists()  # and no registry was made on the way
     empty = build("--db", str(tmp_path / "new.db"))
-    assert empty.returncode == 1 and "holds no consent event" in empty.stderr
+    assert empty.returncode == 1 and "holds no genai_training event" in empty.stderr
     assert not (tmp_path / "snap").exists()
     db = str(tmp_path / "new.db")
+    # an event for another setting is no consent for this purpose
+    tamis("consent", "set", "m1", "--allow", "--setting", "marketing_emails", "--db", db)
+    other = build("--db", db)
+    assert other.returncode == 1 and "holds no genai_training event" in other.stderr
     tamis("consent", "set", "m1", "--object", "--at", "2025-12-01T00:00:00Z", "--db", db)
     assert build("--db", db).returncode == 0
     assert "r1" not in [r["record_id"] for r in _records(tmp_path / "snap")]

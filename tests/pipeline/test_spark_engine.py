@@ -457,7 +457,7 @@ def test_an_erased_member_is_out_on_both_engines(spark: Any, tmp_path: Path, con
     db = f"sqlite:///{tmp_path / 'registry.db'}"
     with open_registry(db) as registry:
         RightsDesk(registry, load_key()).erase("m1", datetime(2025, 12, 1, tzinfo=UTC))
-        # a registry that holds no consent event is refused as a consent source: m2 allowed
+        # a registry with no event for the setting is refused as a consent source: m2 allowed
         registry.set("m2", True, datetime(2025, 1, 1, tzinfo=UTC), channel="settings_page")
 
     def request(out: str) -> BuildRequest:

@@ -266,6 +266,7 @@ def test_diff_sees_what_changes_a_snapshot_beyond_categories(tmp_path: Path) -> 
         ("sensitive: drop", "sensitive: dorp", r"unknown sensitive option 'dorp'"),
         ("mode: fast", "mode: fastest", r"unknown PII mode 'fastest'"),
         ("dedup: {exact: true", "dedup: {exakt: true", r"dedup: .*unknown key\(s\) exakt"),
+        ("members: export", "members: exprot", r"members 'exprot' is neither export nor"),
     ],
 )
 def test_validate_checks_stages_as_a_build_reads_them(
@@ -286,3 +287,13 @@ def test_validate_checks_stages_as_a_build_reads_them(
     assert result.returncode == 1 and "Traceback" not in result.stderr
     check_stages(load_policy("minimal"))
     check_stages(load_policy("linkedin-2025"))
+
+
+def test_excluding_every_category_of_a_contract_group_is_excluding_the_group(
+    tmp_path: Path,
+) -> None:
+    """user.financial.salary is the only financial category: excluding it keeps salary out as
+    well as excluding user.financial does."""
+    path = _broken(tmp_path, "user.financial, user.authentication]",
+                   "user.financial.salary, user.authentication]")  # fmt: skip
+    assert not load_policy(path).policy.allows_category(PURPOSE, "user.financial.salary")

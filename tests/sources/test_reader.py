@@ -375,6 +375,22 @@ def test_table_files_skip_hidden_folders_and_refuse_what_they_do_not_read(tmp_pa
     with pytest.raises(InputError, match=r"consent_events/part-2.json is not read"):
         table_files(tmp_path, "consent_events")
     (parts / "part-2.json").unlink()
+    # a partition folder may start with '_' (Spark reads _source=form/); a table written by
+    # Spark as a folder name.parquet/ is read, not passed over
+    (parts / "_source=form").mkdir()
+    (parts / "_source=form" / "part-0.parquet").write_bytes(b"")
+    assert table_files(tmp_path, "consent_events") == [
+        parts / "_source=form" / "part-0.parquet",
+        parts / "part-0.parquet",
+    ]
+    spark = tmp_path / "content.parquet"
+    spark.mkdir()
+    (spark / "part-00000.parquet").write_bytes(b"")
+    (spark / "_SUCCESS").write_bytes(b"")
+    assert table_files(tmp_path, "content") == [spark / "part-00000.parquet"]
+    (tmp_path / "content.jsonl").mkdir()
+    with pytest.raises(InputError, match=r"content.jsonl/ is not read"):
+        table_files(tmp_path, "content")
     for name in ("consent_events.ndjson", "consent_events.jsonl.gz"):
         (tmp_path / name).write_text("")
         with pytest.raises(InputError, match=rf"{name} is not read"):

@@ -495,13 +495,15 @@ class ConsentRegistry:
             schema=REJECTS_SCHEMA,
         )
 
-    def holds_events(self) -> bool:
-        """Whether the registry holds any consent event, or any reject of one."""
+    def holds_events(self, setting: str) -> bool:
+        """Whether the registry holds a consent event for ``setting``, or any reject (whose
+        setting may be what could not be read)."""
         with self._read("looking for consent events") as connection:
-            return any(
-                connection.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first()
-                for t in (_ce, _cr)
+            queries = (
+                sa.select(sa.literal(1)).select_from(_ce).where(_ce.c.setting == setting),
+                sa.select(sa.literal(1)).select_from(_cr),
             )
+            return any(connection.execute(q.limit(1)).first() for q in queries)
 
     def stats(self) -> RegistryStats:
         """Counts for the DPO: events by setting, value and channel, members, rejects."""

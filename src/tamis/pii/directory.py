@@ -358,7 +358,8 @@ def read_members(export_dir: Path) -> pa.Table:
 
     ``members.jsonl`` goes through Arrow's JSON reader; a file it refuses (a value that is not a
     string, a line that is not an object, a repeated key...) is read again line by line, where a
-    line that is not a JSON object gives no names and a value that is not a string counts as
+    line that is not JSON gives the names its raw text holds (``"first_name": "..."``), one
+    that is JSON but not an object gives none, and a value that is not a string counts as
     absent. The build's reader quarantines such lines and counts them: the directory, which only
     finds names to redact, does not stop the build over them. A column the table lacks (in
     Parquet, where a JSONL file would give nulls) counts as absent.
@@ -373,6 +374,8 @@ def read_members(export_dir: Path) -> pa.Table:
             return table
         import orjson
 
+        from tamis.sources.reader import raw_string_values
+
         rows: dict[str, list[Any]] = {c: [] for c in DIRECTORY_COLUMNS}
         with jsonl.open("rb") as handle:
             for line in handle:
@@ -381,7 +384,11 @@ def read_members(export_dir: Path) -> pa.Table:
                 try:
                     obj = orjson.loads(line)
                 except orjson.JSONDecodeError:
-                    continue
+                    # A broken line (the build quarantines it) may still name a member whom
+                    # other members' posts mention: its names are taken from the raw text.
+                    obj = {
+                        c: next(iter(raw_string_values(line, c)), None) for c in DIRECTORY_COLUMNS
+                    }
                 if not isinstance(obj, dict):
                     continue
                 for c in DIRECTORY_COLUMNS:

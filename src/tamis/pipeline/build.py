@@ -1212,9 +1212,9 @@ def registry_consent(
             file=str(request.export_dir),
         )
     with open_registry(url) as registry:
-        if not registry.holds_events():
+        if not registry.holds_events(setting):
             raise InputError(
-                f"the consent registry at {registry.url} holds no consent event: it cannot hold "
+                f"the consent registry at {registry.url} holds no {setting} event: it cannot hold "
                 "the members' objections, and every member would get the jurisdiction's default; "
                 "import the members' consent first (tamis consent import), or give the export's "
                 "consent_events (--consent export)",

@@ -221,8 +221,14 @@ def pii_redact_v1(context: StageContext, **options: object) -> PiiRedactStage:
             f"available: {', '.join(sorted(known))}"
         )
     members = options.get("members")
-    if context.checking_only:
-        members = None  # its value is read at build time
+    if context.checking_only:  # the directory is read at build time; its name is checked now
+        if members is not None and not (
+            members == "export" or (isinstance(members, str) and Path(members).is_dir())
+        ):
+            raise TamisError(
+                f"pii.redact.v1: members {members!r} is neither export nor an export folder"
+            )
+        members = None
     elif members == "export":  # the member directory of the export being built
         if context.export_dir is None:
             raise TamisError("pii.redact.v1: members: export, but this build has no export")

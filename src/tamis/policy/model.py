@@ -175,7 +175,13 @@ class Policy(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
-        missing = [c for c in CONTRACT_EXCLUSIONS if not self.excludes_category(c)]
+        # each category the contract's key covers must be excluded (user.financial.salary
+        # excluded is user.financial excluded while salary is its only category)
+        missing = [
+            c
+            for c in CONTRACT_EXCLUSIONS
+            if not all(self.excludes_category(k) for k in ALL_CATEGORIES if covers(c, k))
+        ]
         missing_kinds = [
             k for k in CONTRACT_EXCLUDED_KINDS if k not in self.exclusions.content_kinds
         ]

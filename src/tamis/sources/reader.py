@@ -40,7 +40,8 @@ from tamis.timefmt import parse_instants, to_microseconds
 BLOCK_BYTES = 8 << 20
 PARQUET_BATCH_ROWS = 65_536
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
-_MEMBER_IN_RAW = re.compile(rb'"member_id"\s*:\s*"((?:[^"\\]|\\.){1,400})"')
+_RAW_STRING = rb'"\s*:\s*"((?:[^"\\]|\\.){1,400})"'  # after a key: its string value
+_MEMBER_IN_RAW = re.compile(rb'"member_id' + _RAW_STRING)
 
 # How each column kind is read before validation (timestamps and dates as text).
 _RAW_TYPES: dict[str, pa.DataType] = {
@@ -65,39 +66,48 @@ class ReadChunk:
     rejects: list[dict[str, Any]] = field(default_factory=list)
 
 
-def table_files(export_dir: Path, name: str) -> list[Path]:
-    """The files holding a table: ``name.jsonl``, ``name.parquet``, or ``name/**/*.parquet``.
+def _hidden(part: str) -> bool:
+    """Spark's and Hadoop's rule for the parts of a table folder: a name starting with ``.`` is
+    skipped, and one starting with ``_`` unless it is a partition folder (``_source=form``)."""
+    return part.startswith(".") or (part.startswith("_") and "=" not in part)
 
-    In a folder, a path any part of which starts with ``.`` or ``_`` is skipped, as Spark,
-    Hadoop and Arrow datasets skip it (``_SUCCESS``, ``.crc`` files, an aborted job's
-    ``_temporary/`` copies). A file that looks like the table but is not read (``name.ndjson``,
+
+def table_files(export_dir: Path, name: str) -> list[Path]:
+    """The files holding a table: ``name.jsonl``, ``name.parquet``, or the Parquet parts of a
+    folder ``name/`` or ``name.parquet/`` (as Spark writes a table), read recursively.
+
+    In a folder, a path with a hidden part (:func:`_hidden`) is skipped, as Spark, Hadoop and
+    Arrow datasets skip it (``_SUCCESS``, ``.crc`` files, an aborted job's ``_temporary/``
+    copies). A file that looks like the table but is not read (``name.ndjson``,
     ``name.jsonl.gz``, ``name/part-0.json``) stops the build rather than being passed over:
     for consent events, passing it over would lose its objections."""
-    candidates = [export_dir / f"{name}.jsonl", export_dir / f"{name}.parquet"]
-    found = [p for p in candidates if p.is_file()]
+    files = [export_dir / f"{name}.jsonl", export_dir / f"{name}.parquet"]
+    folders = [export_dir / name, export_dir / f"{name}.parquet"]
+    found = [p for p in files if p.is_file()]
     unread = sorted(
-        p.name
+        p.name + ("/" if p.is_dir() else "")
         for p in export_dir.glob(f"{glob.escape(name)}.*")
-        if p not in candidates and not p.is_dir()
+        if not ((p in files and p.is_file()) or (p in folders and p.is_dir()))
     )
-    parts: list[Path] = []
-    folder = export_dir / name
-    if folder.is_dir():
+    parts: dict[Path, list[Path]] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            continue
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(folder).parts
-            if any(part.startswith((".", "_")) for part in relative) or path.is_dir():
+            if any(_hidden(part) for part in relative) or path.is_dir():
                 continue
             if path.suffix == ".parquet":
-                parts.append(path)
+                parts.setdefault(folder, []).append(path)
             else:
-                unread.append(f"{name}/{'/'.join(relative)}")
-        if parts:
+                unread.append(f"{folder.name}/{'/'.join(relative)}")
+        if folder in parts:
             found.append(folder)
     if unread:
         raise InputError(
             f"table {name}: {', '.join(unread[:5])} {'is' if len(unread) == 1 else 'are'} not "
-            f"read (a table is {name}.jsonl, {name}.parquet or {name}/*.parquet): convert, "
-            "rename or move it, so that none of its rows is passed over",
+            f"read (a table is {name}.jsonl, {name}.parquet or a folder of Parquet parts): "
+            "convert, rename or move it, so that none of its rows is passed over",
             file=str(export_dir),
         )
     if len(found) > 1:
@@ -107,7 +117,7 @@ def table_files(export_dir: Path, name: str) -> list[Path]:
         )
     if not found:
         return []
-    return parts if found[0].is_dir() else found
+    return parts.get(found[0], found)
 
 
 def read_table(path: Path, table: Table, *, display: str | None = None) -> Iterator[ReadChunk]:
@@ -292,18 +302,29 @@ def _arrow_parse(
 
 
 def _members_named(line: bytes) -> list[str | None]:
-    """The member ids a raw line names (``"member_id": "..."``), first first, JSON escapes
-    decoded (``"m\\u00e91"`` is ``mé1``, as a writer with ``ensure_ascii`` spells it). A value
-    that does not decode gives None: a member named but unknown, which a caller must treat as
-    a line naming no member (fail closed)."""
+    """The member ids a raw line names (``"member_id": "..."``), first first (see
+    :func:`raw_string_values`). A value that does not decode gives None: a member named but
+    unknown, which a caller must treat as a line naming no member (fail closed)."""
+    return list(dict.fromkeys(_decoded(_MEMBER_IN_RAW.findall(line))))
+
+
+def raw_string_values(line: bytes, key: str) -> list[str | None]:
+    """The string values given to ``key`` in a raw line that may not be JSON (a truncated
+    line), first first, JSON escapes decoded (``"m\\u00e91"`` is ``mé1``, as a writer with
+    ``ensure_ascii`` spells it); None for a value that does not decode."""
+    pattern = re.compile(b'"' + re.escape(key.encode()) + _RAW_STRING)
+    return _decoded(pattern.findall(line))
+
+
+def _decoded(raws: list[bytes]) -> list[str | None]:
     found: list[str | None] = []
-    for raw in _MEMBER_IN_RAW.findall(line):
+    for raw in raws:
         try:
             value = orjson.loads(b'"' + raw + b'"')
         except orjson.JSONDecodeError:
             value = None
         found.append(value if isinstance(value, str) else None)
-    return list(dict.fromkeys(found))
+    return found
 
 
 def _type_problem(column: Column, value: Any) -> str | None:
