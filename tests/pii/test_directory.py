@@ -192,7 +192,7 @@ def test_pickle_carries_no_automaton_and_matches_alike() -> None:
     assert clone.is_member_email("Z@K.com") and len(clone) == 2
 
 
-def test_lines_the_build_quarantines_stop_nothing_and_broken_ones_still_name(tmp_path: Path) -> None:
+def test_quarantined_lines_stop_nothing_and_broken_ones_still_name(tmp_path: Path) -> None:
     """The build's reader quarantines a line that is not a JSON object, or not JSON, and goes
     on; the directory stopped the whole build over it."""
     row = {"member_id": "m1", "first_name": "Zoltan", "last_name": "Kovacs"}
