@@ -277,8 +277,12 @@ def test_validate_checks_stages_as_a_build_reads_them(
     from tamis.pipeline.build import check_stages
 
     path = _broken(tmp_path, old, new)
-    with pytest.raises(PolicyError, match=expected):
+    with pytest.raises(PolicyError, match=expected) as info:
         check_stages(load_policy(path))
+    assert info.value.line is not None
+    named = path.read_text().splitlines()[info.value.line - 1].strip()
+    # the line of the stage at fault (its "- name:" line), or of the dedup key
+    assert named.startswith("dedup:" if "dedup" in str(info.value) else "- name:")
     result = subprocess.run(
         [sys.executable, "-m", "tamis.cli", "policy", "validate", str(path)],
         capture_output=True,

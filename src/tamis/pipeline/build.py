@@ -418,7 +418,11 @@ def check_stages(policy: LoadedPolicy) -> None:
             try:
                 DedupConfig.from_mapping(purpose.dedup)
             except (TamisError, TypeError, ValueError) as exc:
-                raise PolicyError(f"purposes.{name}.dedup: {exc}", file=policy.source) from None
+                raise PolicyError(
+                    f"purposes.{name}.dedup: {exc}",
+                    file=policy.source,
+                    line=policy.line_of("purposes", name, "dedup"),
+                ) from None
         context = StageContext(
             key=key, purpose=name, policy_sha256=policy.sha256, checking_only=True
         )
@@ -427,7 +431,9 @@ def check_stages(policy: LoadedPolicy) -> None:
                 stages.get(spec.name)(context, **spec.options)
             except (TamisError, TypeError, ValueError) as exc:
                 raise PolicyError(
-                    f"purposes.{name}.stages.{i}: {exc}", file=policy.source
+                    f"purposes.{name}.stages.{i}: {exc}",
+                    file=policy.source,
+                    line=policy.line_of("purposes", name, "stages", i),
                 ) from None
 
 

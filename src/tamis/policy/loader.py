@@ -29,6 +29,12 @@ class LoadedPolicy:
     source: str
     sha256: str
     text: str
+    # the line of each key (a path such as ("purposes", "p", "stages", 0)), for later checks
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, compare=False, repr=False)
+
+    def line_of(self, *path: str | int) -> int | None:
+        """The line of the key at ``path``, or of the nearest key above it that has one."""
+        return _line_of(path, self.lines)
 
     @property
     def name(self) -> str:
@@ -114,7 +120,7 @@ def parse_policy(data: bytes, source: str) -> LoadedPolicy:
         raise PolicyError(
             f"{key}: {message}{more}", file=source, line=_line_of(loc, lines)
         ) from None
-    return LoadedPolicy(policy, source, hashlib.sha256(data).hexdigest(), text)
+    return LoadedPolicy(policy, source, hashlib.sha256(data).hexdigest(), text, lines)
 
 
 @dataclass
