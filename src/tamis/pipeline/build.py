@@ -1264,16 +1264,19 @@ def rejected_row_ids(rejects: list[dict[str, Any]]) -> list[str]:
 
 def raw_ids_sql(path: Path, column: str) -> str:
     """DuckDB SQL for the ids of one export file (``column``, as text, as the reader reads them:
-    a Parquet file may hold integer ids; a JSONL line DuckDB cannot parse is skipped). The
-    duplicate-id scan of both engines, so that they find the same duplicates."""
+    a Parquet file may hold integer ids; a JSONL line DuckDB cannot parse is skipped, as the
+    reader rejects it). The duplicate-id scan of both engines, so that they find the same
+    duplicates. JSONL is read line by line as JSON values: ``read_json`` with columns read
+    every line as a bare value as soon as one line was not an object (``[]``), and no id of
+    that file was seen."""
     if path.suffix == ".parquet":
-        source = f"read_parquet('{_sql_path(path)}')"
-    else:
-        source = (
-            f"read_json('{_sql_path(path)}', format='newline_delimited', "
-            f"columns={{'{column}': 'VARCHAR'}}, ignore_errors=true)"
+        return (
+            f"SELECT CAST({column} AS VARCHAR) AS {column} FROM read_parquet('{_sql_path(path)}')"  # nosec B608  # quoted literals
         )
-    return f"SELECT CAST({column} AS VARCHAR) AS {column} FROM {source}"  # nosec B608  # quoted literals
+    return (
+        f"SELECT json_extract_string(json, '$.{column}') AS {column} "  # nosec B608  # quoted literals
+        f"FROM read_ndjson_objects('{_sql_path(path)}', ignore_errors=true)"
+    )
 
 
 def registry_beside_export(

@@ -171,7 +171,7 @@ def _read_jsonl(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
             # Arrow's reader only when every line starts with '{': it skips blank lines (with a
             # line holding two objects, numbering would drift) and pyarrow 26 crashes (SIGSEGV)
             # on a row that is not an object, e.g. a line `null`.
-            if block.startswith(b"{") and block.count(b"\n{") == n_lines - 1:
+            if block.startswith(b"{") and block.count(b"\n{") == n_lines - 1 and _is_utf8(block):
                 try:
                     raw = pajson.read_json(io.BytesIO(block), parse_options=options)
                     if raw.num_rows != n_lines:  # a line with two objects
@@ -190,6 +190,18 @@ def _read_jsonl(path: Path, table: Table, name: str) -> Iterator[ReadChunk]:
             first_line += n_lines
             if not data:
                 break
+
+
+def _is_utf8(block: bytes) -> bool:
+    """Whether the whole block is UTF-8. JSONL is UTF-8: a line with other bytes anywhere, even
+    in a key the table does not read, goes the slow way and is rejected there (orjson refuses
+    it), so that whether it is read does not depend on the keys it holds nor on the other lines
+    of its block, and the duplicate-id scan (which skips it too) sees what the reader sees."""
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _slow_parse(
