@@ -355,3 +355,68 @@ def test_residual_pii_names_its_command(report: Document) -> None:
     assert re.search(
         r"tamis report residual-pii --snapshot \S+ --sample 200 --seed 0", sample.query
     )
+
+
+def _key_of(manifest: dict[str, Any]) -> Any:
+    from tamis.keys import PseudonymKey
+
+    key = PseudonymKey(bytes.fromhex("22" * 32), "test")  # the world's key (conftest)
+    assert key.key_id == manifest["key_id"]
+    return key
+
+
+def _checks(doc: Document) -> dict[str, bool | None]:
+    return {b.statement: b.ok for s in doc.sections for b in s.blocks if isinstance(b, Check)}
+
+
+def test_a_build_without_its_stages_or_with_other_files_is_red(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """A snapshot built with --no-stages got a residual-PII rate of 0 (measured against the
+    types the build redacted: none) and nothing red; a data file replaced after the build got
+    green checks. The stages and dedup the policy declares must have run, the residual rate is
+    measured against the policy's redaction, and the files must match the manifest."""
+    import shutil
+
+    from tamis.pipeline.build import BuildRequest, build_snapshot
+    from tamis.reports import ComplianceOptions, compliance_report
+
+    manifest = json.loads((world["minimal"] / "manifest.json").read_text())
+    out = tmp_path / "bare"
+    build_snapshot(
+        BuildRequest(
+            export_dir=world["export"], out=out, policy=load_policy("minimal"),
+            cutoff=datetime.fromisoformat(manifest["cutoff"]), key=_key_of(manifest),
+            consent="registry", registry_url=str(world["db"]), run_stages=False,
+        )
+    )  # fmt: skip
+    options = ComplianceOptions(registry=str(world["db"]), export=world["export"], sample=200)
+    checks = _checks(compliance_report(out, options))
+    assert (
+        checks["the text stages the policy declares ran in this build (declared: 1, ran: 0)"]
+        is False
+    )
+    assert checks["the deduplication the policy declares ran in this build"] is False
+    doc = compliance_report(out, options)
+    residual = _fig(doc, "technical.residual_texts")
+    assert residual.value > 0  # names and e-mails left in clear are counted against the policy
+    tampered = tmp_path / "tampered"
+    shutil.copytree(world["minimal"], tampered)
+    part = next((tampered / "data").glob("*.parquet"))
+    shutil.copy(next((out / "data").glob("*.parquet")), part)
+    checks = _checks(compliance_report(tampered, options))
+    assert [ok for text, ok in checks.items() if "match its manifest" in text] == [False]
+
+
+def test_an_audit_of_another_snapshot_does_not_pass(
+    world: dict[str, Path], tmp_path: Path, build_report: Callable[..., Document]
+) -> None:
+    audit = tmp_path / "audit"
+    audit.mkdir()
+    ours = json.loads((world["minimal"] / "manifest.json").read_text())["snapshot_id"]
+    for source, ok in ((ours, True), ("snap-other", False), (None, False)):
+        result = {"verdict": "pass", **({"source_snapshot_id": source} if source else {})}
+        (audit / "audit.json").write_text(json.dumps(result))
+        verdicts = [v for k, v in _checks(build_report("minimal", audit=audit)).items()
+                    if "memorisation audit verdict" in k]  # fmt: skip
+        assert verdicts == [ok], source

@@ -14,6 +14,7 @@ document cannot drift from what the build did::
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,7 +125,22 @@ class _Builder:
                 (figs[1].ref, figs[2].ref),
             )
         )
+        s.add(self._verified())
         return s
+
+    def _verified(self) -> Check:
+        """Whether the snapshot's files are the ones its manifest lists (every figure of this
+        report is read from them): ``tamis snapshot verify``."""
+        from tamis.errors import VerificationError
+        from tamis.pipeline.manifest import verify_snapshot
+
+        try:
+            checked = verify_snapshot(self.ev.snapshot)
+        except VerificationError as exc:
+            return Check(f"the snapshot's files do not match its manifest: {exc}", False)
+        return Check(
+            f"the snapshot's {len(checked)} files match its manifest (tamis snapshot verify)", True
+        )
 
     # --- 1. information ---------------------------------------------------------------------
     def information(self) -> Section:
@@ -197,6 +213,7 @@ class _Builder:
                     None,
                 )
             )
+            s.add(*self._since_the_build())
             return s, []
         setting = sql_str(ev.setting)
         channels = ev.table(
@@ -295,6 +312,17 @@ class _Builder:
                     None,
                 )
             )
+        # Counts can agree while the members differ: each objector, by pseudonym
+        objectors = [
+            r[0]
+            for r in ev.con.sql(
+                f"SELECT member_id FROM ({_state_at_cutoff(ev)}) WHERE NOT value"  # nosec B608  # constant names, quoted literals
+            ).fetchall()
+        ]
+        s.add(
+            self._none_in_snapshot(objectors, "member objecting at the cutoff (this registry, now)")
+        )
+        s.add(*self._since_the_build())
         s.add(
             Text(
                 "**Time from objection to the first snapshot that excludes it** (the first "
@@ -371,6 +399,70 @@ class _Builder:
             (over_time.ref,),
         )
         return s, [plot]
+
+    def _none_in_snapshot(self, member_ids: list[str], who: str) -> Check:
+        """Whether none of ``member_ids`` has data in this snapshot: their pseudonyms, under the
+        key the snapshot was built with, are not in ``members.parquet``. Neutral when that key
+        is not available here (no key is ever made for the question)."""
+        from tamis.errors import TamisError
+        from tamis.keys import KEY_ENV, KEY_FILE_ENV, default_key_file, load_key
+
+        key_id = self.m.get("key_id")
+        keyed = (
+            os.environ.get(KEY_ENV)
+            or Path(os.environ.get(KEY_FILE_ENV) or default_key_file()).exists()
+        )
+        try:
+            key = load_key(key_id=key_id) if key_id and keyed else None
+        except TamisError:
+            key = None
+        if key is None:
+            return Check(
+                f"no {who} has data in this snapshot: not checked, the snapshot's pseudonym key "
+                f"({key_id or 'unnamed'}) is not available here",
+                None,
+            )
+        refs = set(key.member_refs(member_ids))
+        present = {
+            r[0]
+            for r in self.ev.con.sql("SELECT DISTINCT member_ref FROM snapshot_members").fetchall()
+        }
+        found = len(refs & present)
+        return Check(
+            f"no {who} has data in this snapshot ({len(member_ids):,} checked by pseudonym"
+            + (f"; {found:,} found" if found else "")
+            + ")",
+            found == 0,
+        )
+
+    def _since_the_build(self) -> list[Check]:
+        """What the manifest says about objections after the cutoff and erasures, and, with a
+        registry, erased members whose data the snapshot holds."""
+        consent = self.m.get("consent", {})
+        checks = []
+        after = consent.get("objected_after_cutoff")
+        if after is not None:
+            checks.append(
+                Check(
+                    f"members with data in this snapshot who had objected by the build, after its "
+                    f"cutoff: {after:,} (their data is in as of the cutoff; they asked that it no "
+                    "longer be used)",
+                    after == 0,
+                )
+            )
+        erasures = consent.get("erasures")
+        if erasures is not None and erasures.get("registry") is None:
+            checks.append(
+                Check("no erasure tombstone was checked when this snapshot was built", False)
+            )
+        if self.o.registry is not None:
+            from tamis.consent import open_registry
+            from tamis.rights import erased_members
+
+            with open_registry(self.o.registry) as registry:
+                erased = erased_members(registry)
+            checks.append(self._none_in_snapshot(erased, "erased member (this registry, now)"))
+        return checks
 
     def _region_expr(self) -> str:
         if self.ev.has_export:
@@ -519,6 +611,23 @@ class _Builder:
             for st in stages
         )
         s.add(Text(f"Text stages of this build: {described or 'none'}."))
+        purpose = self.p.purpose(self.purpose)
+        declared = [{"name": st.name, "options": dict(st.options)} for st in purpose.stages]
+        ran = [{"name": st.get("name"), "options": st.get("options", {})} for st in stages]
+        s.add(
+            Check(
+                "the text stages the policy declares ran in this build"
+                + ("" if ran == declared else f" (declared: {len(declared)}, ran: {len(ran)})"),
+                ran == declared,
+            )
+        )
+        if purpose.dedup:
+            s.add(
+                Check(
+                    "the deduplication the policy declares ran in this build",
+                    self.m.get("dedup", {}).get("config") == purpose.dedup,
+                )
+            )
         pii = ev.table(
             "technical.pii_redacted",
             "PII found and redacted, by type",
@@ -607,9 +716,13 @@ class _Builder:
     def _residual(self) -> list[Any]:
         ev = self.ev
         o = self.o
-        est = estimate_residual_pii(
-            ev.con, self.m.get("stages", []), sample=o.sample, seed=o.seed, mode=o.pii_mode
-        )
+        # against what the policy says is redacted, not what this build ran: a build without
+        # its stages (--no-stages) redacted nothing, and would measure a residual rate of 0
+        declared = [
+            {"name": st.name, "options": dict(st.options)}
+            for st in self.p.purpose(self.purpose).stages
+        ]
+        est = estimate_residual_pii(ev.con, declared, sample=o.sample, seed=o.seed, mode=o.pii_mode)
         cmd = (
             f"tamis report residual-pii --snapshot {ev.snapshot} --sample {o.sample} "
             f"--seed {o.seed} --mode {o.pii_mode}"
@@ -718,7 +831,18 @@ class _Builder:
                 )
         if figs:
             blocks.append(Figures(tuple(figs)))
-        if verdict is not None:
+        audited = data.get("source_snapshot_id")
+        if verdict is not None and audited != self.m.get("snapshot_id"):
+            blocks.append(
+                Check(
+                    f"memorisation audit verdict **{verdict}** is of "
+                    + (f"snapshot {audited}" if audited else "a snapshot it does not name")
+                    + f", not of this one ({self.m.get('snapshot_id')})",
+                    False,
+                    (figs[0].ref,),
+                )
+            )
+        elif verdict is not None:
             blocks.append(
                 Check(
                     f"memorisation audit verdict: **{verdict}**",
