@@ -435,3 +435,27 @@ def test_a_broken_line_names_members_whose_ids_are_escaped(tmp_path: Path) -> No
         (1, "agent-7"),
         (2, None),
     ]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pa.array([100.0, 100.0]),
+        pa.array([0, 0], pa.timestamp("ms", "UTC")),
+        pa.array([0, 0], pa.date32()),
+    ],
+    ids=["float", "timestamp", "date"],
+)
+def test_ids_stored_as_floats_or_instants_are_refused(tmp_path: Path, ids: pa.Array) -> None:
+    """Their text has no one spelling: DuckDB's duplicate scan read 100.0 as '100.0' and the
+    reader as '100', so both copies went in; Spark spelt a millisecond instant otherwise than
+    the embedded engine, and an objection missed its member."""
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "members.parquet"
+    pq.write_table(pa.table({"member_id": ids, "created_at": pa.array(
+        ["2020-01-01T00:00:00Z"] * 2)}), path)  # fmt: skip
+    with pytest.raises(
+        InputError, match=r"column has type .*, expected string \(field 'member_id'\)"
+    ):
+        _read(path, MEMBERS)

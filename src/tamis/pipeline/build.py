@@ -640,7 +640,7 @@ class SnapshotBuilder:
                  AND setting IN (SELECT setting FROM known_settings)"""
         )
         duplicates = events.num_rows - conflicts.num_rows - self._count("events")
-        invalid.sort(key=lambda r: (r["file"], r["line"]))
+        invalid.sort(key=lambda r: (r["file"], r["line"], r["field"] or "", r["reason"]))
         quarantine.add("consent_events", invalid)
         members_of_invalid = sorted({r["member_id"] for r in invalid if r.get("member_id")})
         unattributed = [r for r in invalid if not r.get("member_id")]

@@ -479,14 +479,23 @@ def _parquet_column(values: pa.Array, column: Column, name: str) -> pa.Array:
 
 def _castable(kind: str, t: pa.DataType) -> bool:
     """Whether a Parquet column of type ``t`` may be read as a column of ``kind``: booleans
-    only from booleans, numbers only from numbers; text from anything Arrow casts losslessly to
-    text (integer ids included); a column of nulls as anything."""
+    only from booleans, numbers only from numbers; text from text, integers, decimals, booleans
+    and binary (integer ids included), but not from floats, instants, dates or times: their
+    text has no one spelling (``100.0`` or ``100``, ``...00.000Z`` or ``...00.000000Z``), so an
+    id written so would be one id to one reader (or engine) and another to the next, and a
+    repeated id or an objection's member could be missed; a column of nulls as anything."""
     if pa.types.is_null(t):
         return True
     if kind == "bool":
         return bool(pa.types.is_boolean(t))
     if kind == "number":
         return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+    if kind == "string":
+        return not (
+            pa.types.is_floating(t)
+            or pa.types.is_temporal(t)
+            or (pa.types.is_dictionary(t) and not _castable(kind, t.value_type))
+        )
     return True
 
 

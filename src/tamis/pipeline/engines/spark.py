@@ -518,7 +518,10 @@ class SparkEngine:
         )
         assert sizes is not None
         n_valid, n_events = int(sizes["valid"]), int(sizes["events"])
-        invalid = sorted([*reject_rows, *conflicts], key=lambda r: (r["file"], r["line"]))
+        invalid = sorted(
+            [*reject_rows, *conflicts],
+            key=lambda r: (r["file"], r["line"], r["field"] or "", r["reason"]),
+        )
         quarantine.add("consent_events", invalid)
         members_of_invalid = sorted({r["member_id"] for r in invalid if r.get("member_id")})
         unattributed = [r for r in invalid if not r.get("member_id")]
