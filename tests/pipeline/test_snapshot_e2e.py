@@ -783,7 +783,7 @@ def test_members_who_objected_since_the_cutoff_are_counted_and_said(
                   "--cutoff", CUTOFF, "--out", str(tmp_path / "s"), "-q")  # fmt: skip
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert manifest["consent"]["objected_after_cutoff"] == 1
-    assert "1 member(s) in this snapshot have objected since its cutoff" in " ".join(
+    assert "1 member(s) this snapshot keeps in (eligible at its cutoff) have objected" in " ".join(
         built.stderr.split()
     )
     assert "r1" in [r["record_id"] for r in _records(tmp_path / "s")]  # the spec's semantics

@@ -124,9 +124,9 @@ def build_warnings(manifest: dict[str, Any]) -> list[str]:
     objected = consent.get("objected_after_cutoff")  # absent from older manifests
     if objected:
         warnings.append(
-            f"{objected:,} member(s) in this snapshot have objected since its cutoff: as of the "
-            "cutoff their data is in (events after it change nothing for it), but they asked "
-            "that it no longer be used; a build with a later cutoff leaves them out"
+            f"{objected:,} member(s) this snapshot keeps in (eligible at its cutoff) have objected "
+            "since: as of the cutoff their data is in (events after it change nothing for it), "
+            "but they asked that it no longer be used; a build with a later cutoff leaves them out"
         )
     erasures = consent.get("erasures")  # absent from manifests built before it was recorded
     if erasures is not None and erasures["registry"] is None:

@@ -444,9 +444,9 @@ class _Builder:
         if after is not None:
             checks.append(
                 Check(
-                    f"members with data in this snapshot who had objected by the build, after its "
-                    f"cutoff: {after:,} (their data is in as of the cutoff; they asked that it no "
-                    "longer be used)",
+                    f"members this snapshot keeps in (eligible at its cutoff) who had objected by "
+                    f"the build, after the cutoff: {after:,} (their data is in as of the cutoff; "
+                    "they asked that it no longer be used)",
                     after == 0,
                 )
             )
