@@ -121,6 +121,12 @@ def small_export(tmp_path: Path) -> Path:
     return write_export(tmp_path / "export", members, content, events)
 
 
+def _build_minimal(export: Path, out: Path, *more: str) -> subprocess.CompletedProcess[str]:
+    """``tamis snapshot build`` of ``export`` with the minimal policy at the cutoff, quiet."""
+    return tamis("snapshot", "build", "--export", str(export), "--policy", "minimal",
+                 "--cutoff", CUTOFF, "--out", str(out), "-q", *more)  # fmt: skip
+
+
 def _records(snapshot: Path) -> list[dict[str, object]]:
     return (
         duckdb.sql(f"SELECT * FROM read_parquet('{snapshot}/data/*.parquet') ORDER BY record_id")
@@ -764,8 +770,7 @@ def test_a_deeply_nested_line_is_read_by_the_duplicate_scan_too(
     deep = {**_content(1, 1), "extra": json.loads("[" * 200 + "]" * 200)}  # r1 again
     with (small_export / "content.jsonl").open("a") as handle:
         handle.write(json.dumps(deep) + "\n")
-    tamis("snapshot", "build", "--export", str(small_export), "--policy", "minimal",
-          "--cutoff", CUTOFF, "--out", str(tmp_path / "s"), "-q")  # fmt: skip
+    _build_minimal(small_export, tmp_path / "s")
     assert "r1" not in [r["record_id"] for r in _records(tmp_path / "s")]
     reasons = duckdb.sql(
         f"SELECT key, reason FROM '{tmp_path}/s/quarantine/content.parquet' WHERE key = 'r1'"
@@ -779,8 +784,7 @@ def test_members_who_objected_since_the_cutoff_are_counted_and_said(
     """m1 objected the day after the cutoff: as the spec says, the snapshot as of the cutoff
     keeps m1's data; the manifest counts such members and the build says so on stderr, from
     the export's events and from a registry alike."""
-    built = tamis("snapshot", "build", "--export", str(small_export), "--policy", "minimal",
-                  "--cutoff", CUTOFF, "--out", str(tmp_path / "s"), "-q")  # fmt: skip
+    built = _build_minimal(small_export, tmp_path / "s")
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
     assert manifest["consent"]["objected_after_cutoff"] == 1
     assert "1 member(s) this snapshot keeps in (eligible at its cutoff) have objected" in " ".join(
@@ -790,7 +794,6 @@ def test_members_who_objected_since_the_cutoff_are_counted_and_said(
     db = str(tmp_path / "registry.db")
     tamis("consent", "import", str(small_export / "consent_events.jsonl"), "--db", db)
     (small_export / "consent_events.jsonl").unlink()
-    tamis("snapshot", "build", "--export", str(small_export), "--policy", "minimal",
-          "--cutoff", CUTOFF, "--out", str(tmp_path / "r"), "--db", db, "-q")  # fmt: skip
+    _build_minimal(small_export, tmp_path / "r", "--db", db)
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
     assert manifest["consent"]["objected_after_cutoff"] == 1

@@ -155,24 +155,25 @@ def _agrees_with_files(root: Path, manifest: dict[str, Any]) -> None:
     from tamis.lineage.merkle import merkle_root
 
     parquet = [e for e in manifest["files"] if e["path"].endswith(".parquet")]
+    rows_of = {e["path"]: pq.ParquetFile(root / e["path"]).metadata.num_rows for e in parquet}
     for entry in parquet:
-        rows = pq.ParquetFile(root / entry["path"]).metadata.num_rows
+        rows = rows_of[entry["path"]]
         if "rows" in entry and rows != entry["rows"]:
             raise VerificationError(
                 f"{entry['path']}: {rows} rows, the manifest says {entry['rows']}"
             )
     data = [root / e["path"] for e in parquet if e["path"].startswith("data/")]
     records = _figure(manifest, "records", "included")
-    total = sum(pq.ParquetFile(p).metadata.num_rows for p in data)
+    total = sum(n for path, n in rows_of.items() if path.startswith("data/"))
     if records != total:
         raise VerificationError(f"data/ holds {total} records, the manifest says {records}")
     quarantined = manifest.get("quarantined")
     if not isinstance(quarantined, dict):
         raise VerificationError("the manifest's quarantined counts are missing")
     held = {
-        e["path"].removeprefix("quarantine/").removesuffix(".parquet"): e.get("rows")
-        for e in parquet
-        if e["path"].startswith("quarantine/")
+        path.removeprefix("quarantine/").removesuffix(".parquet"): n
+        for path, n in rows_of.items()
+        if path.startswith("quarantine/")
     }
     said = {table: n for table, n in quarantined.items() if n}
     if held != said:

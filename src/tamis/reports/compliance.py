@@ -612,7 +612,7 @@ class _Builder:
         )
         s.add(Text(f"Text stages of this build: {described or 'none'}."))
         purpose = self.p.purpose(self.purpose)
-        declared = [{"name": st.name, "options": dict(st.options)} for st in purpose.stages]
+        declared = self._declared_stages()
         ran = [{"name": st.get("name"), "options": st.get("options", {})} for st in stages]
         s.add(
             Check(
@@ -713,16 +713,21 @@ class _Builder:
             )
         return s, plots_
 
+    def _declared_stages(self) -> list[dict[str, Any]]:
+        """The purpose's text stages as the policy declares them, in the manifest's form."""
+        return [
+            {"name": st.name, "options": dict(st.options)}
+            for st in self.p.purpose(self.purpose).stages
+        ]
+
     def _residual(self) -> list[Any]:
         ev = self.ev
         o = self.o
         # against what the policy says is redacted, not what this build ran: a build without
         # its stages (--no-stages) redacted nothing, and would measure a residual rate of 0
-        declared = [
-            {"name": st.name, "options": dict(st.options)}
-            for st in self.p.purpose(self.purpose).stages
-        ]
-        est = estimate_residual_pii(ev.con, declared, sample=o.sample, seed=o.seed, mode=o.pii_mode)
+        est = estimate_residual_pii(
+            ev.con, self._declared_stages(), sample=o.sample, seed=o.seed, mode=o.pii_mode
+        )
         cmd = (
             f"tamis report residual-pii --snapshot {ev.snapshot} --sample {o.sample} "
             f"--seed {o.seed} --mode {o.pii_mode}"

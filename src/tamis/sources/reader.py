@@ -17,6 +17,7 @@ lines apart, then hands the others back to Arrow.
 from __future__ import annotations
 
 import codecs
+import functools
 import glob
 import io
 import re
@@ -41,7 +42,6 @@ BLOCK_BYTES = 8 << 20
 PARQUET_BATCH_ROWS = 65_536
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _RAW_STRING = rb'"\s*:\s*"((?:[^"\\]|\\.){1,400})"'  # after a key: its string value
-_MEMBER_IN_RAW = re.compile(rb'"member_id' + _RAW_STRING)
 
 # How each column kind is read before validation (timestamps and dates as text).
 _RAW_TYPES: dict[str, pa.DataType] = {
@@ -317,20 +317,20 @@ def _members_named(line: bytes) -> list[str | None]:
     """The member ids a raw line names (``"member_id": "..."``), first first (see
     :func:`raw_string_values`). A value that does not decode gives None: a member named but
     unknown, which a caller must treat as a line naming no member (fail closed)."""
-    return list(dict.fromkeys(_decoded(_MEMBER_IN_RAW.findall(line))))
+    return list(dict.fromkeys(raw_string_values(line, "member_id")))
+
+
+@functools.cache
+def _raw_value_pattern(key: str) -> re.Pattern[bytes]:
+    return re.compile(b'"' + re.escape(key.encode()) + _RAW_STRING)
 
 
 def raw_string_values(line: bytes, key: str) -> list[str | None]:
     """The string values given to ``key`` in a raw line that may not be JSON (a truncated
     line), first first, JSON escapes decoded (``"m\\u00e91"`` is ``mé1``, as a writer with
     ``ensure_ascii`` spells it); None for a value that does not decode."""
-    pattern = re.compile(b'"' + re.escape(key.encode()) + _RAW_STRING)
-    return _decoded(pattern.findall(line))
-
-
-def _decoded(raws: list[bytes]) -> list[str | None]:
     found: list[str | None] = []
-    for raw in raws:
+    for raw in _raw_value_pattern(key).findall(line):
         try:
             value = orjson.loads(b'"' + raw + b'"')
         except orjson.JSONDecodeError:
