@@ -19,13 +19,13 @@ import itertools
 import os
 import shutil
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import duckdb
 import numpy as np
@@ -37,7 +37,16 @@ from tamis import __version__
 from tamis.errors import InputError, PolicyError, SnapshotError, TamisError
 from tamis.keys import PseudonymKey
 from tamis.pipeline import semantics
-from tamis.pipeline.classify import MemberVerdicts, RecordRules, classify
+from tamis.pipeline.classify import (
+    AuthorVerdicts,
+    Classification,
+    MemberVerdicts,
+    RecordRules,
+    category_of,
+    classify_records,
+    record_rule,
+    rule_slots,
+)
 from tamis.pipeline.digest import ContentDigest
 from tamis.pipeline.manifest import FORMAT, describe_file, sha256_file, write_manifest
 from tamis.pipeline.overlap import Background, Prefetch
@@ -51,6 +60,18 @@ from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS, TABLES, Table
 from tamis.timefmt import format_instant
 
 CHUNK_ROWS = 262_144
+# The members table is read twice (eligibility, then the profile records) unless its valid rows
+# take less than this, in which case they are kept between the two.
+MEMBERS_KEPT_BYTES = 128 << 20
+# Included records are counted per (member, kind, category) in one dense array while members x
+# (kind, category) pairs stay under this many cells (8 bytes each), else sparsely.
+DENSE_COUNT_CELLS = 16 << 20
+MIN_BATCH_ROWS = 32_768  # smaller record batches are gathered before classification
+# Batches waiting between the threads of a build (reading, encoding, hashing): queues deep
+# enough to absorb their uneven paces keep both cores busy (5% less wall time at 10M records
+# than queues of 2), for a few batches more in memory.
+QUEUE_DEPTH = 6
+ROW_GROUP_ROWS = 262_144  # rows per row group of the data files (the last of a file: fewer)
 DUCKDB_MEMORY_LIMIT = os.environ.get("TAMIS_DUCKDB_MEMORY", "512MB")
 DUPLICATE_SCAN_MEMORY = "256MB"  # the record-id uniqueness check (see _duplicate_record_ids)
 STAGE_BATCH_ROWS = 16_384
@@ -204,20 +225,48 @@ class _Quarantine:
 class _IncludedCounts:
     """Records per (member, kind, category), counted batch by batch on integer codes.
 
-    A batch costs two hash lookups per row and a sort of its codes; partial counts are merged
-    when they pile up, so memory follows the number of distinct (member, kind, category)
-    triples, not the number of records."""
+    A record's code is its author's position among the members (``refs``, the order of
+    :class:`MemberVerdicts`) times the number of (kind, category) pairs the rules name, plus its
+    pair's: the classification has both, so counting costs no lookup of text. The counts are
+    one dense array while members x pairs fits in ``DENSE_COUNT_CELLS`` (an increment per
+    record); beyond, sorted partial counts merged when they pile up, so that memory follows
+    the number of distinct (member, kind, category) triples, never the number of records."""
 
-    def __init__(self, refs: pa.Array, kinds: pa.Array, categories: pa.Array) -> None:
-        self.refs, self.kinds, self.categories = refs, kinds, categories
+    def __init__(self, refs: pa.Array, rules: RecordRules) -> None:
+        self.refs = refs
+        kinds = rules.kinds.to_pylist()
+        pairs: dict[tuple[str, str], int] = {}
+        slot_pair = []
+        for slot, category in enumerate(rules.category.to_pylist()):
+            if category is None:
+                slot_pair.append(-1)
+            else:
+                kind = kinds[slot // len(rules.visibilities)]
+                slot_pair.append(pairs.setdefault((kind, category), len(pairs)))
+        self.pairs = list(pairs)  # pair index -> (kind, category)
+        self._slot_pair = np.array(slot_pair, dtype=np.int64)
+        cells = len(refs) * len(pairs)
+        self._dense = np.zeros(cells, np.int64) if cells <= DENSE_COUNT_CELLS else None
         self._parts: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending = 0
         self._merged_size = 0  # distinct triples at the last merge: memory is a few times that
 
-    def add(self, batch: pa.RecordBatch | pa.Table, sign: int = 1) -> None:
-        if not batch.num_rows:
+    def codes(self, author: pa.Array, slot: pa.Array) -> np.ndarray:
+        """The codes of included records from their classification (``author``, ``slot``)."""
+        if author.null_count or slot.null_count:
+            raise SnapshotError("internal error: an included record has no member or no rule")
+        pair = self._slot_pair[slot.to_numpy().astype(np.int64)]
+        if len(pair) and pair.min() < 0:
+            raise SnapshotError("internal error: an included record's rule has no category")
+        codes: np.ndarray = author.to_numpy().astype(np.int64) * len(self.pairs) + pair
+        return codes
+
+    def add_codes(self, codes: np.ndarray, sign: int = 1) -> None:
+        if not len(codes):
             return
-        codes = self._codes(batch)
+        if self._dense is not None:
+            np.add.at(self._dense, codes, sign)
+            return
         keys, counts = np.unique(codes, return_counts=True)
         self._parts.append((keys, counts.astype(np.int64) * sign))
         self._pending += len(keys)
@@ -225,24 +274,29 @@ class _IncludedCounts:
             self._merged()  # folds the parts into one
             self._merged_size = self._pending = len(self._parts[0][0])
 
-    def _codes(self, batch: pa.RecordBatch | pa.Table) -> np.ndarray:
-        parts = []
-        for name, values in (
-            ("member_ref", self.refs),
-            ("kind", self.kinds),
-            ("category", self.categories),
-        ):
-            column = batch.column(name)
-            index = pc.index_in(column, value_set=values)
-            if index.null_count:
-                raise SnapshotError(f"internal error: an included record has an unknown {name}")
-            parts.append(index.to_numpy(zero_copy_only=False).astype(np.int64))
-        codes: np.ndarray = (parts[0] * len(self.kinds) + parts[1]) * len(self.categories)
-        codes += parts[2]
-        return codes
+    def add(self, batch: pa.RecordBatch | pa.Table, sign: int = 1) -> None:
+        """Count records by their columns (``member_ref``, ``kind``, ``category``)."""
+        if not batch.num_rows:
+            return
+        member = pc.index_in(batch.column("member_ref"), value_set=self.refs)
+        if member.null_count:
+            raise SnapshotError("internal error: an included record has an unknown member_ref")
+        pair = pc.index_in(
+            pc.binary_join_element_wise(batch.column("kind"), batch.column("category"), "\x1f"),
+            value_set=pa.array([f"{k}\x1f{c}" for k, c in self.pairs], pa.string()),
+        )
+        if pair.null_count:
+            raise SnapshotError("internal error: an included record has an unknown kind, category")
+        member_index = member.to_numpy(zero_copy_only=False).astype(np.int64)
+        pair_index = pair.to_numpy(zero_copy_only=False).astype(np.int64)
+        self.add_codes(member_index * len(self.pairs) + pair_index, sign)
 
     def _merged(self) -> tuple[np.ndarray, np.ndarray]:
-        """The partial counts merged into one, which replaces them (asked again: no work)."""
+        """Every code with a count, and the counts (sparse: the partial counts merged into
+        one, which replaces them, so that asking again costs nothing)."""
+        if self._dense is not None:
+            keys = np.flatnonzero(self._dense)
+            return keys, self._dense[keys]
         if not self._parts:
             return np.array([], np.int64), np.array([], np.int64)
         if len(self._parts) > 1:
@@ -259,16 +313,19 @@ class _IncludedCounts:
         keys, counts = self._merged()
         keep = counts > 0
         keys, counts = keys[keep], counts[keep]
-        n_cat, n_kind = len(self.categories), len(self.kinds)
+        categories = pa.array(sorted({c for _, c in self.pairs}), pa.string())
+        category_rank = {c: i for i, c in enumerate(categories.to_pylist())}
+        pair_category = np.array([category_rank[c] for _, c in self.pairs], np.int64)
+        n_cat = len(categories)
         ref_order, ref_rank = _ranks(self.refs)
-        cat_order, cat_rank = _ranks(self.categories)
-        pairs = ref_rank[keys // (n_kind * n_cat)] * n_cat + cat_rank[keys % n_cat]
-        unique, inverse = np.unique(pairs, return_inverse=True)  # sorted: by ref, then category
+        n_pairs = len(self.pairs)
+        ranked = ref_rank[keys // n_pairs] * n_cat + pair_category[keys % n_pairs]
+        unique, inverse = np.unique(ranked, return_inverse=True)  # sorted: by ref, then category
         records = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
         return pa.table(
             {
                 "member_ref": self.refs.take(pa.array(ref_order[unique // n_cat])),
-                "category": self.categories.take(pa.array(cat_order[unique % n_cat])),
+                "category": categories.take(pa.array(unique % n_cat)),
                 "records": pa.array(records, pa.int64()),
             }
         )
@@ -276,17 +333,17 @@ class _IncludedCounts:
     def by_kind_category(self) -> Iterator[tuple[str, str, int]]:
         """``(kind, category, records)`` for every pair with records."""
         keys, counts = self._merged()
-        n_cat, n_kind = len(self.categories), len(self.kinds)
-        pairs = ((keys // n_cat) % n_kind) * n_cat + keys % n_cat
-        sums = np.bincount(pairs, weights=counts, minlength=n_kind * n_cat).astype(np.int64)
-        kinds, categories = self.kinds.to_pylist(), self.categories.to_pylist()
+        sums = np.bincount(
+            keys % len(self.pairs), weights=counts, minlength=len(self.pairs)
+        ).astype(np.int64)
         for pair in np.flatnonzero(sums):
-            yield kinds[pair // n_cat], categories[pair % n_cat], int(sums[pair])
+            kind, category = self.pairs[pair]
+            yield kind, category, int(sums[pair])
 
 
 def _ranks(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The sort order of ``values`` (rank -> index) and its inverse (index -> rank)."""
-    order = pc.sort_indices(values).to_numpy()
+    order = pc.sort_indices(values).to_numpy().astype(np.int64)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return order, rank
@@ -295,7 +352,10 @@ def _ranks(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 class _DataWriter:
     """Appends record batches to ``data/part-NNNNN.parquet``, a new file every ``rows_per_file``.
 
-    Encoding and compression run on a thread of their own (in order), beside the build."""
+    Batches are gathered into row groups of about ``ROW_GROUP_ROWS`` (written from the batches
+    as they are, not copied into one), so the row groups do not follow the sizes of the batches
+    that the classification or the text stages happen to work on. Encoding and compression run
+    on a thread of their own (in order), beside the build."""
 
     def __init__(self, root: Path, rows_per_file: int) -> None:
         self.root = root
@@ -303,12 +363,17 @@ class _DataWriter:
         self.root.mkdir()
         self.files: list[tuple[Path, int]] = []
         self._writer: pq.ParquetWriter | None = None
-        self._rows = 0
-        self._background: Background[None] = Background(depth=2)
+        self._rows = 0  # rows in the current file, written or pending
+        self._pending: list[pa.RecordBatch] = []  # the next row group, not yet written
+        self._pending_rows = 0
+        self._background: Background[None] = Background(depth=QUEUE_DEPTH)
         # the content digest on a thread of its own (it is a sum: any order will do), beside
         # the encoding, so that both cores have work whichever of the two is slower
-        self._digesting: Background[None] = Background(depth=2)
-        self.digest = ContentDigest(duckdb.connect())  # its own connection: it runs on a thread
+        self._digesting: Background[None] = Background(depth=QUEUE_DEPTH)
+        # its own connection, on one thread: the digest runs on a thread beside others
+        digesting = duckdb.connect()
+        digesting.execute("SET threads = 1")
+        self.digest = ContentDigest(digesting)
         self.sha256: dict[Path, Future[str]] = {}  # data files, hashed as they are closed
         self._hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tamis-hash")
 
@@ -325,16 +390,28 @@ class _DataWriter:
                 self.files.append((path, 0))
                 self._rows = 0
             take = min(batch.num_rows - offset, self.rows_per_file - self._rows)
-            self._writer.write_batch(batch.slice(offset, take))
+            self._pending.append(batch.slice(offset, take))
+            self._pending_rows += take
             offset += take
             self._rows += take
             self.files[-1] = (self.files[-1][0], self._rows)
+            if self._pending_rows >= ROW_GROUP_ROWS:
+                self._flush()
             if self._rows >= self.rows_per_file:
                 self._close_file()
+
+    def _flush(self) -> None:
+        """Write the pending batches as one row group."""
+        if self._pending_rows:
+            assert self._writer is not None
+            table = pa.Table.from_batches(self._pending, schema=RECORD_SCHEMA)
+            self._writer.write_table(table, row_group_size=self._pending_rows)
+        self._pending, self._pending_rows = [], 0
 
     def _close_file(self) -> None:
         """Close the current file and hash it on the digest thread, beside the next file."""
         assert self._writer is not None
+        self._flush()
         self._writer.close()
         self._writer = None
         path = self.files[-1][0]
@@ -345,7 +422,7 @@ class _DataWriter:
             self._background.join()
         finally:
             self._digesting.join()
-        if self._writer is not None:
+        if self._writer is not None:  # (its pending rows are written as it closes)
             self._close_file()
         self._hasher.shutdown(wait=True)
         if not self.files:  # an empty snapshot still has one (empty) file with the schema
@@ -359,23 +436,41 @@ _PROFILE_VISIBILITY = pa.scalar(semantics.PROFILE_VISIBILITY, pa.string())
 _RECORD_COLUMNS = ["record_id", "member_id", "kind", "created_at", "lang", "text", "visibility"]
 
 
-def _chunks(parts: Iterator[pa.RecordBatch | pa.Table]) -> Iterator[pa.Table]:
-    """Records regrouped in chunks of about ``CHUNK_ROWS``, each one contiguous batch: everything
-    downstream (classification, counts, the digest, Parquet row groups) then costs one call per
-    chunk rather than one per reader batch or profile field, for one copy of the records here."""
-    pending: list[pa.Table] = []
+class _Included(NamedTuple):
+    """Included records (:data:`RECORD_SCHEMA`) and their counting codes (see
+    :class:`_IncludedCounts`)."""
+
+    records: pa.RecordBatch
+    codes: np.ndarray
+
+
+def _regroup(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The record columns of ``batches``; batches of fewer than ``MIN_BATCH_ROWS`` rows (small
+    files, reader blocks with many rejects) gathered into one, so that the classification and
+    the counts cost one call per batch of a useful size. Big batches pass as they are: copying
+    their texts into bigger ones would cost more than it saves."""
+    pending: list[pa.RecordBatch] = []
     rows = 0
-    for part in parts:
-        if not part.num_rows:
+    for batch in batches:
+        if not batch.num_rows:
             continue
-        table = pa.Table.from_batches([part]) if isinstance(part, pa.RecordBatch) else part
-        pending.append(table.select(_RECORD_COLUMNS))
-        rows += part.num_rows
-        if rows >= CHUNK_ROWS:
-            yield pa.concat_tables(pending).combine_chunks()
+        batch = batch.select(_RECORD_COLUMNS)
+        if not pending and batch.num_rows >= MIN_BATCH_ROWS:
+            yield batch
+            continue
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= MIN_BATCH_ROWS:
+            yield _one_batch(pending)
             pending, rows = [], 0
     if rows:
-        yield pa.concat_tables(pending).combine_chunks()
+        yield _one_batch(pending)
+
+
+def _one_batch(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
 
 
 def _load_builtin_stages() -> None:
@@ -459,6 +554,8 @@ class SnapshotBuilder:
         self.report: dict[str, Any] = {}
         self.erasures: dict[str, Any] = {}  # the manifest's consent.erasures, once read
         self.digest = ContentDigest(self.con)
+        self._codes_in_flight: deque[np.ndarray] = deque()  # see _stage_batches
+        self._member_batches: list[pa.RecordBatch] | None = None  # see _members_again
         # Small batches spread the text stages over the workers; without stages, big ones.
         self.stage_batch_rows = STAGE_BATCH_ROWS if request.run_stages else CHUNK_ROWS
 
@@ -485,7 +582,7 @@ class SnapshotBuilder:
             for path in files:
                 yield from read_table(path, table, display=self._display(path))
 
-        return Prefetch(chunks())
+        return Prefetch(chunks(), depth=QUEUE_DEPTH)
 
     def _read(
         self,
@@ -517,7 +614,17 @@ class SnapshotBuilder:
     def _load_members(self, quarantine: _Quarantine) -> pa.Table:
         keep = ["member_id", "country", "birth_date", "created_at", "_file", "_line"]
         rejected: list[str] = []
-        batches = [b.select(keep) for b in self._read(MEMBERS, quarantine, None, rejected)]
+        batches = []
+        whole: list[pa.RecordBatch] | None = []  # kept for the profile records while small
+        whole_bytes = 0
+        for batch in self._read(MEMBERS, quarantine, None, rejected):
+            batches.append(batch.select(keep))
+            whole_bytes += batch.nbytes
+            if whole is not None:
+                whole.append(batch)
+                if whole_bytes > MEMBERS_KEPT_BYTES:
+                    whole = None
+        self._member_batches = whole
         schema = (
             pa.schema([MEMBERS.arrow_schema.field(n) for n in keep[:4]])
             .append(pa.field("_file", pa.string()))
@@ -550,6 +657,14 @@ class SnapshotBuilder:
         )
         self.con.unregister("members_raw")
         return members
+
+    def _members_again(self) -> Iterator[pa.RecordBatch]:
+        """The valid rows of the members table, as :meth:`_load_members` read them: kept from
+        then when they were small (``MEMBERS_KEPT_BYTES``), else read again."""
+        if self._member_batches is not None:
+            yield from self._member_batches
+        else:
+            yield from self._read(MEMBERS, None)
 
     # --- consent --------------------------------------------------------------------------------
     def _consent_source(self) -> str:
@@ -731,11 +846,7 @@ class SnapshotBuilder:
         )
         elig = elig.append_column("member_ref", refs)
         self.member_verdicts = MemberVerdicts.from_table(elig)
-        self.included_counts = _IncludedCounts(
-            self.member_verdicts.member_ref,
-            self.record_rules.kinds,
-            pc.unique(rules["record_rules"].column("category").combine_chunks()),
-        )
+        self.included_counts = _IncludedCounts(self.member_verdicts.member_ref, self.record_rules)
         self.con.register("eligibility_arrow", elig)
         self.con.execute("CREATE TABLE eligibility AS SELECT * FROM eligibility_arrow")
         self.con.unregister("eligibility_arrow")
@@ -746,11 +857,6 @@ class SnapshotBuilder:
         )
 
     # --- records --------------------------------------------------------------------------------
-    def _content_chunks(
-        self, quarantine: _Quarantine, reading: Prefetch[ReadChunk]
-    ) -> Iterator[pa.Table]:
-        return _chunks(self._unique_content(quarantine, reading))
-
     def _unique_content(
         self, quarantine: _Quarantine, reading: Prefetch[ReadChunk]
     ) -> Iterator[pa.RecordBatch]:
@@ -824,80 +930,150 @@ class SnapshotBuilder:
             con.close()
         return pa.array([r[0] for r in rows], pa.string())
 
-    def _profile_chunks(self) -> Iterator[pa.Table]:
-        """Text records from profile fields: one per field group with a value."""
-        return _chunks(self._profile_records())
+    def _profile_batches(self) -> Iterator[_Included]:
+        """The included text records made of profile fields (one per field group with a value),
+        in members order then field-group order; the others counted as excluded.
 
-    def _profile_records(self) -> Iterator[pa.Table]:
+        A profile record's author, creation instant (the member's) and visibility are those of
+        its member, so the author's part of the classification is made once per member and the
+        rule's once per field group; only included records are then built (their texts are the
+        one copy made)."""
         verdicts = self.member_verdicts
-        for batch in self._read(MEMBERS, None):
+        groups = list(PROFILE_FIELDS.items())
+        kinds = pa.array([profile_kind(group) for group, _ in groups], pa.string())
+        visibility = pa.repeat(_PROFILE_VISIBILITY, len(groups))
+        slots = rule_slots(kinds, visibility, self.record_rules)
+        category, allowed = record_rule(kinds, visibility, self.record_rules)
+        rules = list(zip(category.to_pylist(), allowed.to_pylist(), slots.to_pylist(), strict=True))
+        reason_names = verdicts.reason_names.to_pylist()
+        n_reasons = len(reason_names)
+        for batch in self._members_again():
             if len(self.duplicate_members):
                 batch = batch.filter(
                     pc.invert(pc.is_in(batch.column("member_id"), value_set=self.duplicate_members))
                 )
-            if not batch.num_rows:
+            n = batch.num_rows
+            if not n:
                 continue
-            member_ids = batch.column("member_id")
-            author = pc.index_in(member_ids, value_set=verdicts.member_id)
-            if author.null_count:
+            created = batch.column("created_at")
+            authors = AuthorVerdicts.of(batch.column("member_id"), created, verdicts, self.cutoff)
+            if authors.index.null_count:
                 raise SnapshotError("internal error: a profile's member has no eligibility row")
-            member_refs = verdicts.member_ref.take(author)
-            parts = []
-            for group, (fields, _category) in PROFILE_FIELDS.items():
+            reasons = {
+                ok: authors.reason_codes(pa.repeat(pa.scalar(ok, pa.bool_()), n))
+                for ok in {ok for _, ok, _ in rules}
+            }
+            for (group, (fields, _category)), (cat, ok, slot) in zip(groups, rules, strict=True):
                 text = _profile_text(batch, fields)
                 present = pc.is_valid(text)
                 if not pc.any(present).as_py():
                     continue
-                n = batch.num_rows
                 kind = profile_kind(group)
-                parts.append(
-                    pa.table(
-                        {
-                            "record_id": pc.binary_join_element_wise(
-                                "profile", member_refs, group, ":"
-                            ),
-                            "member_id": member_ids,
-                            "kind": pa.repeat(pa.scalar(kind, pa.string()), n),
-                            "created_at": batch.column("created_at"),
-                            "lang": pa.nulls(n, pa.string()),
-                            "text": text,
-                            "visibility": pa.repeat(_PROFILE_VISIBILITY, n),
-                        }
-                    ).filter(present)
+                reason = reasons[ok]
+                excluded = pc.and_(present, pc.is_valid(reason))
+                if pc.any(excluded).as_py():
+                    counts = np.bincount(reason.filter(excluded).to_numpy(), minlength=n_reasons)
+                    for code in np.flatnonzero(counts):
+                        self.tally.add_excluded(reason_names[code], kind, cat, int(counts[code]))
+                keep = pc.and_(present, pc.is_null(reason))
+                kept = int(pc.sum(keep).as_py() or 0)
+                if not kept:
+                    continue
+                author = authors.index.filter(keep)
+                refs = verdicts.member_ref.take(author)
+                records = pa.RecordBatch.from_arrays(
+                    [
+                        pc.binary_join_element_wise("profile", refs, group, ":"),
+                        refs,
+                        pa.repeat(pa.scalar(kind, pa.string()), kept),
+                        pa.repeat(pa.scalar(cat, pa.string()), kept),
+                        created.filter(keep),
+                        pa.nulls(kept, pa.string()),
+                        text.filter(keep),
+                    ],
+                    schema=RECORD_SCHEMA,
                 )
-            yield from parts
+                codes = self.included_counts.codes(
+                    author, pa.repeat(pa.scalar(slot, pa.int32()), kept)
+                )
+                yield _Included(records, codes)
 
-    def _classify(self, records: pa.Table) -> pa.Table:
-        """The chunk with ``member_ref``, ``category`` and ``reason`` appended (Arrow compute:
-        :mod:`tamis.pipeline.classify`; texts are never copied)."""
-        member_ref, category, reason = classify(
-            records, self.member_verdicts, self.record_rules, self.cutoff
-        )
-        return (
-            records.append_column("member_ref", member_ref)
-            .append_column("category", category)
-            .append_column("reason", reason)
-        )
+    def _included_batches(self, batches: Iterator[pa.RecordBatch]) -> Iterator[_Included]:
+        """Classify content batches, count exclusions, and yield the included records (Arrow
+        compute: :mod:`tamis.pipeline.classify`)."""
+        verdicts, rules = self.member_verdicts, self.record_rules
+        for records in batches:
+            found = classify_records(records, verdicts, rules, self.cutoff)
+            self._count_excluded(records, found)
+            keep = pc.is_null(found.reason)
+            if not pc.any(keep).as_py():
+                continue
+            author, slot = found.author.filter(keep), found.slot.filter(keep)
+            kept = pa.RecordBatch.from_arrays(
+                [
+                    records.column("record_id").filter(keep),
+                    verdicts.member_ref.take(author),
+                    records.column("kind").filter(keep),
+                    category_of(slot, rules),
+                    records.column("created_at").filter(keep),
+                    records.column("lang").filter(keep),
+                    records.column("text").filter(keep),
+                ],
+                schema=RECORD_SCHEMA,
+            )
+            yield _Included(kept, self.included_counts.codes(author, slot))
 
-    def _included_batches(self, chunks: Iterator[pa.Table]) -> Iterator[pa.RecordBatch]:
-        """Classify chunks, count exclusions, and yield the included records in batches."""
-        for records in chunks:
-            classified = self._classify(records)
+    def _count_excluded(self, records: pa.RecordBatch, found: Classification) -> None:
+        """Add the batch's excluded records to the tally by (reason, kind, category): counted
+        on integers (reason code, rule slot); records that no rule names by their columns."""
+        excluded = pc.is_valid(found.reason)
+        if not pc.any(excluded).as_py():
+            return
+        names = self.member_verdicts.reason_names
+        rules = self.record_rules
+        if found.slot.null_count:  # a kind or visibility without a rule (a reader would refuse)
             for reason, kind, category, n in group_counts(
-                classified.select(["reason", "kind", "category"]), ["reason", "kind", "category"]
+                pa.table(
+                    {
+                        "reason": names.take(found.reason.filter(excluded)),
+                        "kind": records.column("kind").filter(excluded),
+                        "category": category_of(found.slot.filter(excluded), rules),
+                    }
+                ),
+                ["reason", "kind", "category"],
             ):
-                if reason is not None:
-                    self.tally.add_excluded(str(reason), str(kind), str(category), int(n))  # type: ignore[call-overload]
-            kept = classified.filter(pc.is_null(classified.column("reason")))
-            yield from (
-                kept.select(RECORD_SCHEMA.names)
-                .cast(RECORD_SCHEMA)
-                .to_batches(max_chunksize=self.stage_batch_rows)
+                self.tally.add_excluded(str(reason), str(kind), str(category), int(n))  # type: ignore[call-overload]
+            return
+        n_slots = len(rules.category)
+        codes = found.reason.filter(excluded).to_numpy().astype(
+            np.int64
+        ) * n_slots + found.slot.filter(excluded).to_numpy().astype(np.int64)
+        counts = np.bincount(codes, minlength=len(names) * n_slots)
+        kinds, n_vis = rules.kinds.to_pylist(), len(rules.visibilities)
+        categories = rules.category.to_pylist()
+        reasons = names.to_pylist()
+        for code in np.flatnonzero(counts):
+            reason, slot = divmod(int(code), n_slots)
+            category = categories[slot] if categories[slot] is not None else "unknown"
+            self.tally.add_excluded(
+                reasons[reason], kinds[slot // n_vis], category, int(counts[code])
             )
 
+    def _stage_batches(self, included: Iterator[_Included]) -> Iterator[pa.RecordBatch]:
+        """The included records in batches of at most ``stage_batch_rows`` rows (slices: no
+        copy); their counting codes wait in ``_codes_in_flight`` for the stages' output."""
+        size = self.stage_batch_rows
+        for records, codes in included:
+            for offset in range(0, records.num_rows, size):
+                self._codes_in_flight.append(codes[offset : offset + size])
+                yield records.slice(offset, size)
+
     def _write_outputs(self, outputs: Iterator[StageOutput], writer: _DataWriter) -> None:
-        for output in outputs:
-            self.included_counts.add(output.batch)
+        for output in outputs:  # one per batch of _stage_batches, in order
+            codes = self._codes_in_flight.popleft()
+            if output.kept is not None:
+                codes = codes[output.kept.to_numpy()]
+            self.included_counts.add_codes(codes)
             for reason, kind, category, n in output.dropped:
                 self.tally.add_excluded(reason, kind, category, n)
             for stage, counts in output.counts.items():
@@ -1011,9 +1187,11 @@ class SnapshotBuilder:
                 finally:
                     prep.shutdown(wait=False)
                 writer = _DataWriter(ws.path / "data", request.rows_per_file)
-                included = itertools.chain(
-                    self._included_batches(self._content_chunks(quarantine, content)),
-                    self._included_batches(self._profile_chunks()),
+                included = self._stage_batches(
+                    itertools.chain(
+                        self._included_batches(_regroup(self._unique_content(quarantine, content))),
+                        self._profile_batches(),
+                    )
                 )
                 with StageRunner(text_stages, workers=request.workers) as runner:
                     self._write_outputs(runner.map(included), writer)

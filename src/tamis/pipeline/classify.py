@@ -54,27 +54,49 @@ def adult_on_dates(births: pa.Array, ages: pa.Array) -> pa.Array:
     return pa.array(reached, pa.date32(), mask=missing)
 
 
+UNKNOWN_MEMBER = "member_unknown"
+RECORD_REASONS = ("after_cutoff", "category_excluded", "minor_at_creation")  # in this order
+
+
 @dataclass(frozen=True)
 class MemberVerdicts:
-    """One row per member of the export (the ``eligibility`` relation), indexed for lookups."""
+    """One row per member of the export (the ``eligibility`` relation), indexed for lookups.
+
+    Reasons are also held as codes, positions in ``reason_names``: ``member_unknown``, the
+    member-level reasons, then the record-level ones (:data:`RECORD_REASONS`), so that records
+    are classified and counted on integers."""
 
     member_id: pa.Array  # string, unique
     member_ref: pa.Array  # string
     reason: pa.Array  # string, null = eligible
     adult_on: pa.Array  # date32: first day of the minimum age; null = no birth date
+    adult_at: pa.Array  # the same as an instant (00:00 UTC that day)
+    reason_code: pa.Array  # int32 position of ``reason`` in ``reason_names``, null = eligible
+    reason_names: pa.Array  # string
 
     @classmethod
     def from_table(cls, eligibility: pa.Table) -> MemberVerdicts:
         """From a table with ``member_id, member_ref, reason, birth_date, min_age``."""
+        reason = eligibility.column("reason").combine_chunks().cast(pa.string())
+        member_reasons = sorted(set(pc.unique(reason.drop_null()).to_pylist()))
+        names = pa.array([UNKNOWN_MEMBER, *member_reasons, *RECORD_REASONS], pa.string())
+        adult_on = adult_on_dates(
+            eligibility.column("birth_date").combine_chunks(),
+            eligibility.column("min_age").combine_chunks(),
+        )
         return cls(
             member_id=eligibility.column("member_id").combine_chunks(),
             member_ref=eligibility.column("member_ref").combine_chunks(),
-            reason=eligibility.column("reason").combine_chunks().cast(pa.string()),
-            adult_on=adult_on_dates(
-                eligibility.column("birth_date").combine_chunks(),
-                eligibility.column("min_age").combine_chunks(),
-            ),
+            reason=reason,
+            adult_on=adult_on,
+            adult_at=adult_on.cast(pa.timestamp("s")).cast(ARROW_TS),
+            reason_code=pc.index_in(reason, value_set=names),
+            reason_names=names,
         )
+
+    def code_of(self, reason: str) -> pa.Scalar:
+        """The code of a reason, as an int32 scalar."""
+        return pa.scalar(self.reason_names.index(reason).as_py(), pa.int32())
 
 
 @dataclass(frozen=True)
@@ -107,54 +129,129 @@ class RecordRules:
         )
 
 
+@dataclass(frozen=True)
+class AuthorVerdicts:
+    """The author's part of the classification of some records, one value per record."""
+
+    members: MemberVerdicts
+    index: pa.Array  # int32: the author's position in ``members``, null when unknown
+    member_reason: pa.Array  # int32: the member's reason code, null = eligible
+    after_cutoff: pa.Array  # bool: created after the cutoff
+    minor_then: pa.Array  # bool: created before the author reached the minimum age
+
+    @classmethod
+    def of(
+        cls, member_id: pa.Array, created: pa.Array, members: MemberVerdicts, cutoff: datetime
+    ) -> AuthorVerdicts:
+        """Of records with these authors and creation instants."""
+        author = pc.index_in(member_id, value_set=members.member_id)
+        # created before 00:00 UTC of the day the author comes of age: before that day
+        return cls(
+            members=members,
+            index=author,
+            member_reason=members.reason_code.take(author),
+            after_cutoff=pc.fill_null(pc.greater(created, pa.scalar(cutoff, ARROW_TS)), False),
+            minor_then=pc.fill_null(pc.less(created, members.adult_at.take(author)), False),
+        )
+
+    def reason_codes(self, allowed: pa.Array) -> pa.Array:
+        """Each record's reason code (null = in; a position in ``reason_names``), given whether
+        its (kind, visibility) is allowed; in the order of
+        :func:`tamis.pipeline.semantics.record_classification_sql`."""
+        code = self.members.code_of
+        return pc.case_when(
+            pc.make_struct(
+                pc.is_null(self.index),
+                pc.is_valid(self.member_reason),
+                self.after_cutoff,
+                pc.invert(allowed),
+                self.minor_then,
+                field_names=["unknown", "member", "after", "excluded", "minor"],
+            ),
+            code(UNKNOWN_MEMBER),
+            self.member_reason,
+            code("after_cutoff"),
+            code("category_excluded"),
+            code("minor_at_creation"),
+            pa.scalar(None, pa.int32()),
+        )
+
+    def reasons(self, allowed: pa.Array) -> pa.Array:
+        """:meth:`reason_codes` as text."""
+        return self.members.reason_names.take(self.reason_codes(allowed))
+
+
+def rule_slots(kind: pa.Array, visibility: pa.Array, rules: RecordRules) -> pa.Array:
+    """Each record's (kind, visibility) rule, as a position in ``rules.category`` and
+    ``rules.allowed`` (int32; null for a kind or visibility that no rule names)."""
+    kind_index = pc.index_in(kind, value_set=rules.kinds)
+    visibility_index = pc.index_in(visibility, value_set=rules.visibilities)
+    return pc.add(pc.multiply(kind_index, len(rules.visibilities)), visibility_index)
+
+
+def record_rule(
+    kind: pa.Array, visibility: pa.Array, rules: RecordRules
+) -> tuple[pa.Array, pa.Array]:
+    """``category`` (``unknown`` for a kind or visibility that no rule names) and ``allowed``
+    (false for those) of each record."""
+    slot = rule_slots(kind, visibility, rules)
+    return category_of(slot, rules), _allowed(slot, rules)
+
+
+def category_of(slot: pa.Array, rules: RecordRules) -> pa.Array:
+    """The category of each rule slot (``unknown`` where no rule names the record)."""
+    return pc.fill_null(rules.category.take(slot), "unknown")
+
+
+def _allowed(slot: pa.Array, rules: RecordRules) -> pa.Array:
+    return pc.fill_null(rules.allowed.take(slot), False)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What :func:`classify_records` found, one value per record."""
+
+    reason: pa.Array  # int32 reason code (a position in MemberVerdicts.reason_names), null = in
+    author: pa.Array  # int32: the author's position in MemberVerdicts, null when unknown
+    slot: pa.Array  # int32: the record's rule in RecordRules, null when no rule names it
+
+
+def classify_records(
+    records: pa.Table | pa.RecordBatch,
+    members: MemberVerdicts,
+    rules: RecordRules,
+    cutoff: datetime,
+) -> Classification:
+    """The classification of each record, in order.
+
+    ``records`` needs ``member_id``, ``kind``, ``visibility`` and ``created_at``. The reasons and
+    their order are those of :func:`tamis.pipeline.semantics.record_classification_sql`."""
+    authors = AuthorVerdicts.of(
+        _array(records, "member_id"), _array(records, "created_at"), members, cutoff
+    )
+    slot = rule_slots(_array(records, "kind"), _array(records, "visibility"), rules)
+    return Classification(
+        reason=authors.reason_codes(_allowed(slot, rules)), author=authors.index, slot=slot
+    )
+
+
 def classify(
     records: pa.Table | pa.RecordBatch,
     members: MemberVerdicts,
     rules: RecordRules,
     cutoff: datetime,
 ) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """``member_ref``, ``category`` and ``reason`` (null = in) of each record, in order.
-
-    ``records`` needs ``member_id``, ``kind``, ``visibility`` and ``created_at``. The reasons and
-    their order are those of :func:`tamis.pipeline.semantics.record_classification_sql`."""
-    n = records.num_rows
-    if n == 0:
+    """``member_ref``, ``category`` and ``reason`` (null = in) of each record, in order, as text
+    (see :func:`classify_records`)."""
+    if records.num_rows == 0:
         empty = pa.array([], pa.string())
         return empty, empty, empty
-    member_id = _array(records, "member_id")
-    created = _array(records, "created_at")
-    author = pc.index_in(member_id, value_set=members.member_id)
-    known = pc.is_valid(author)
-    member_ref = members.member_ref.take(author)
-    member_reason = members.reason.take(author)
-
-    kind = pc.index_in(_array(records, "kind"), value_set=rules.kinds)
-    visibility = pc.index_in(_array(records, "visibility"), value_set=rules.visibilities)
-    slot = pc.add(pc.multiply(kind.cast(pa.int32()), len(rules.visibilities)), visibility)
-    category = pc.fill_null(rules.category.take(slot), "unknown")
-    allowed = pc.fill_null(rules.allowed.take(slot), False)
-
-    after_cutoff = pc.greater(created, pa.scalar(cutoff, ARROW_TS))
-    adult = members.adult_on.take(author)
-    minor_then = pc.fill_null(pc.less(created.cast(pa.date32()), adult), False)
-
-    reason = pc.case_when(
-        pc.make_struct(
-            pc.invert(known),
-            pc.is_valid(member_reason),
-            pc.fill_null(after_cutoff, False),
-            pc.invert(allowed),
-            minor_then,
-            field_names=["unknown", "member", "after", "excluded", "minor"],
-        ),
-        pa.scalar("member_unknown"),
-        member_reason,
-        pa.scalar("after_cutoff"),
-        pa.scalar("category_excluded"),
-        pa.scalar("minor_at_creation"),
-        _NULL_STRING,
+    found = classify_records(records, members, rules, cutoff)
+    return (
+        members.member_ref.take(found.author),
+        category_of(found.slot, rules),
+        members.reason_names.take(found.reason),
     )
-    return member_ref, category, reason
 
 
 def _array(records: pa.Table | pa.RecordBatch, name: str) -> pa.Array:
@@ -162,4 +259,16 @@ def _array(records: pa.Table | pa.RecordBatch, name: str) -> pa.Array:
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-__all__ = ["MemberVerdicts", "RecordRules", "adult_on", "adult_on_dates", "classify"]
+__all__ = [
+    "AuthorVerdicts",
+    "Classification",
+    "MemberVerdicts",
+    "RecordRules",
+    "adult_on",
+    "adult_on_dates",
+    "category_of",
+    "classify",
+    "classify_records",
+    "record_rule",
+    "rule_slots",
+]

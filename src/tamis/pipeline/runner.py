@@ -15,10 +15,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from tamis._workers import exit_with_parent
+from tamis.errors import SnapshotError
 from tamis.pipeline.stages import Stage
 
 
@@ -29,19 +31,31 @@ class StageOutput:
     batch: pa.RecordBatch
     dropped: list[tuple[str, str, str, int]] = field(default_factory=list)  # reason, kind, cat, n
     counts: dict[str, Counter[str]] = field(default_factory=dict)
+    # positions, in the batch that went in, of the rows of ``batch``; None: every row, in order
+    kept: pa.Array | None = None
 
 
-def group_counts(table: pa.Table, keys: Sequence[str]) -> list[tuple[object, ...]]:
+def group_counts(table: pa.Table | pa.RecordBatch, keys: Sequence[str]) -> list[tuple[object, ...]]:
     """``(key..., count)`` rows of ``table`` grouped by ``keys``."""
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
     counts = table.group_by(list(keys), use_threads=False).aggregate([([], "count_all")])
     return list(zip(*(counts.column(c).to_pylist() for c in [*keys, "count_all"]), strict=True))
 
 
+_UNCHANGED_COLUMNS = ("record_id", "member_ref", "kind", "category")
+
+
 def apply_stages(stages: Sequence[Stage], batch: pa.RecordBatch) -> StageOutput:
-    """Run every stage on a batch, dropping the rows a stage gives a reason for."""
+    """Run every stage on a batch, dropping the rows a stage gives a reason for.
+
+    A stage may rewrite texts, never the rows themselves: one that returns another number of
+    rows, or other ids, authors, kinds or categories, is an error (the build counts records per
+    member and category from what went in)."""
     output = StageOutput(batch)
     for stage in stages:
         result = stage.process(output.batch)
+        _check_same_rows(stage, output.batch, result.batch)
         output.counts.setdefault(stage.name, Counter()).update(result.counts)
         output.batch = result.batch
         if result.dropped is None:
@@ -58,8 +72,23 @@ def apply_stages(stages: Sequence[Stage], batch: pa.RecordBatch) -> StageOutput:
             }
         )
         output.dropped += group_counts(table, ["reason", "kind", "category"])  # type: ignore[arg-type]
-        output.batch = output.batch.filter(pc.invert(dropped))
+        kept = pc.invert(dropped)
+        output.batch = output.batch.filter(kept)
+        if output.kept is None:
+            output.kept = pa.array(np.arange(len(kept), dtype=np.int32))
+        output.kept = output.kept.filter(kept)
     return output
+
+
+def _check_same_rows(stage: Stage, before: pa.RecordBatch, after: pa.RecordBatch) -> None:
+    if after.num_rows != before.num_rows:
+        raise SnapshotError(
+            f"stage {stage.name} returned {after.num_rows} rows for {before.num_rows}: a stage "
+            "drops rows by giving a reason, never by leaving them out"
+        )
+    for name in _UNCHANGED_COLUMNS:
+        if not after.column(name).equals(before.column(name)):
+            raise SnapshotError(f"stage {stage.name} changed the records' {name}: it may not")
 
 
 _worker_stages: list[Stage] = []
