@@ -310,18 +310,28 @@ class _IncludedCounts:
     def by_member_category(self) -> pa.Table:
         """``member_ref, category, records`` for every pair with records, ordered by
         ``member_ref`` then ``category`` (the snapshot's ``members.parquet``)."""
-        keys, counts = self._merged()
-        keep = counts > 0
-        keys, counts = keys[keep], counts[keep]
         categories = pa.array(sorted({c for _, c in self.pairs}), pa.string())
         category_rank = {c: i for i, c in enumerate(categories.to_pylist())}
         pair_category = np.array([category_rank[c] for _, c in self.pairs], np.int64)
-        n_cat = len(categories)
+        n_cat, n_pairs = len(categories), len(self.pairs)
         ref_order, ref_rank = _ranks(self.refs)
-        n_pairs = len(self.pairs)
-        ranked = ref_rank[keys // n_pairs] * n_cat + pair_category[keys % n_pairs]
-        unique, inverse = np.unique(ranked, return_inverse=True)  # sorted: by ref, then category
-        records = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
+        if self._dense is not None:
+            # members x pairs -> members (in member_ref order) x categories; the nonzero cells
+            # in row-major order are then sorted by member_ref, then category
+            by_pair = self._dense.reshape(len(self.refs), n_pairs)
+            by_category = np.zeros((len(self.refs), n_cat), np.int64)
+            for pair in range(n_pairs):
+                by_category[:, pair_category[pair]] += by_pair[:, pair]
+            by_category = by_category[ref_order]
+            unique = np.flatnonzero(by_category > 0)
+            records = by_category.reshape(-1)[unique]
+        else:
+            keys, counts = self._merged()
+            keep = counts > 0
+            keys, counts = keys[keep], counts[keep]
+            ranked = ref_rank[keys // n_pairs] * n_cat + pair_category[keys % n_pairs]
+            unique, inverse = np.unique(ranked, return_inverse=True)  # by ref, then category
+            records = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
         return pa.table(
             {
                 "member_ref": self.refs.take(pa.array(ref_order[unique // n_cat])),
@@ -1091,7 +1101,7 @@ class SnapshotBuilder:
         normalisation, near with MinHash LSH; the first record of a cluster in snapshot order is
         kept) and each file is rewritten without them, in the same order."""
         spec = self.request.policy.policy.purpose(self.purpose).dedup
-        if not spec or not self.request.run_stages:
+        if not spec or not self._deduplicating():
             return None
         from tamis.dedup import DedupConfig, find_duplicates, pii_copies
 
@@ -1128,6 +1138,12 @@ class SnapshotBuilder:
         else:
             report["pii_copies"] = pii_copies(batches(), PiiEngine.for_mode("fast"))
         return report
+
+    def _deduplicating(self) -> bool:
+        """Whether :meth:`_deduplicate` will look for duplicates."""
+        return bool(self.request.policy.policy.purpose(self.purpose).dedup) and bool(
+            self.request.run_stages
+        )
 
     def _count_included(self) -> None:
         """Included records per kind and category (as written, after every stage)."""
@@ -1195,12 +1211,16 @@ class SnapshotBuilder:
                 )
                 with StageRunner(text_stages, workers=request.workers) as runner:
                     self._write_outputs(runner.map(included), writer)
+            deduplicating = self._deduplicating()
+            if not deduplicating:  # the counts are final: written while the writer finishes
+                members_file, members_summary = self._write_members(ws.path)
             data_files = writer.close()
             self.digest = writer.digest
-            dedup = self._deduplicate(data_files, writer.sha256)
+            dedup = self._deduplicate(data_files, writer.sha256) if deduplicating else None
+            if deduplicating:  # it takes records out: the counts are final only now
+                members_file, members_summary = self._write_members(ws.path)
             quarantine_files = quarantine.close()
             self._count_included()
-            members_file, members_summary = self._write_members(ws.path)
             manifest = self._manifest(
                 ws.path,
                 inputs_hashed.result(),  # hashed beside the build
