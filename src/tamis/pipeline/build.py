@@ -1,11 +1,12 @@
 """Build a training snapshot from a platform export (the embedded engine).
 
 The build reads the export once, streaming: members first (kept in memory as a narrow table:
-id, country, birth date, creation instant), consent next (the as-of state at the cutoff), then the
-content in chunks and the profile fields in chunks. Each chunk is classified by the SQL of
-:mod:`tamis.pipeline.semantics` (run by DuckDB), counted, passed through the policy's text stages,
-and appended to the snapshot's Parquet files. Memory grows with the number of members, never with
-the number of records.
+id, country, birth date, creation instant), consent next (the as-of state at the cutoff, and each
+member's verdict by the SQL of :mod:`tamis.pipeline.semantics`, run by DuckDB), then the content
+batch by batch and the profile fields member batch by member batch. Each batch is classified
+(:mod:`tamis.pipeline.classify`, Arrow compute), counted, passed through the policy's text
+stages, and appended to the snapshot's Parquet files. Memory grows with the number of members,
+never with the number of records.
 
 Output order is the export's order (content files in name order, then profile records in members
 order), so a rerun with the same inputs, policy, cutoff and key writes byte-identical data files.
