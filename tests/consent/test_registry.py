@@ -815,3 +815,41 @@ def test_import_and_state_at_scale(registry: ConsentRegistry) -> None:
         f"\n{registry.dialect}: import {n / imported:,.0f} events/s, "
         f"bulk_state {members:,} members in {stated:.2f} s"
     )
+
+
+def test_a_nul_character_is_refused_alike_on_every_backend(
+    registry: ConsentRegistry, tmp_path: Path
+) -> None:
+    """PostgreSQL cannot store U+0000 in text: SQLite would have, so both refuse the line, and
+    say where, rather than one backend recording the event and the other failing whole."""
+    path = tmp_path / "nul.jsonl"
+    event = {"event_id": "e1", "member_id": "m\u00001", "setting": "genai_training",
+             "value": False, "ts": "2025-12-01T00:00:00Z", "channel": "api"}  # fmt: skip
+    path.write_text(json.dumps(event) + "\n")
+    with pytest.raises(InputError, match="member_id holds a NUL character") as raised:
+        registry.import_file(path)
+    assert raised.value.line == 1 and raised.value.field == "member_id"
+    assert registry.stats().events == 0
+
+
+def test_a_folder_import_reads_the_parts_a_build_reads(
+    registry: ConsentRegistry, tmp_path: Path
+) -> None:
+    """An aborted job's ``_temporary/`` copy is skipped, as the build skips it; a file that is
+    not a Parquet part stops the import, as it stops the build, rather than lose its events."""
+    import pyarrow.parquet as pq
+
+    def part(path: Path, event_id: str, value: bool) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        row = {"event_id": event_id, "member_id": "m1", "setting": "genai_training",
+               "value": value, "ts": "2025-12-01T00:00:00Z", "channel": "api"}  # fmt: skip
+        pq.write_table(pa.Table.from_pylist([row]), path)
+
+    folder = tmp_path / "consent_events"
+    part(folder / "part-0.parquet", "e1", False)
+    part(folder / "_temporary" / "0" / "part-0.parquet", "e2", True)  # aborted: an allow
+    assert registry.import_file(folder).inserted == 1
+    assert [e.event_id for e in registry.history("m1")] == ["e1"]
+    (folder / "part-1.json").write_text("{}\n")
+    with pytest.raises(InputError, match=r"part-1\.json is not read"):
+        registry.import_file(folder)

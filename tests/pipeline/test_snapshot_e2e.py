@@ -666,7 +666,12 @@ def test_no_consent_source_or_an_empty_registry_stops_the_build(
     assert not (tmp_path / "snap").exists()
     db = str(tmp_path / "new.db")
     # an event for another setting is no consent for this purpose
-    tamis("consent", "set", "m1", "--allow", "--setting", "marketing_emails", "--db", db)
+    other_setting = tmp_path / "other.jsonl"
+    other_setting.write_text(
+        json.dumps({"event_id": "o1", "member_id": "m1", "setting": "marketing_emails",
+                    "value": True, "ts": "2025-12-01T00:00:00Z", "channel": "api"}) + "\n"
+    )  # fmt: skip
+    tamis("consent", "import", str(other_setting), "--db", db)
     other = build("--db", db)
     assert other.returncode == 1 and "holds no genai_training event" in other.stderr
     tamis("consent", "set", "m1", "--object", "--at", "2025-12-01T00:00:00Z", "--db", db)
@@ -797,3 +802,54 @@ def test_members_who_objected_since_the_cutoff_are_counted_and_said(
     _build_minimal(small_export, tmp_path / "r", "--db", db)
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
     assert manifest["consent"]["objected_after_cutoff"] == 1
+
+
+def test_an_event_for_a_setting_the_policy_does_not_know_puts_its_member_out(
+    small_export: Path, tmp_path: Path
+) -> None:
+    """A misspelt setting may be a lost objection: from the export or from the registry, an
+    event for a setting the policy does not know puts its member out (consent_invalid), and
+    ``consent set`` refuses such a setting rather than record it."""
+    events = [
+        {"event_id": "x1", "member_id": "m1", "setting": "genai-training", "value": False,
+         "ts": "2025-12-01T00:00:00Z", "channel": "settings_page"},
+        {"event_id": "x2", "member_id": "m2", "setting": "genai_training", "value": True,
+         "ts": "2025-12-01T00:00:00Z", "channel": "settings_page"},
+    ]  # fmt: skip
+    lines = "".join(json.dumps(e) + "\n" for e in events)
+    (small_export / "consent_events.jsonl").write_text(lines)
+    from_export = _build_minimal(small_export, tmp_path / "snap-export", "--consent", "export")
+    assert from_export.returncode == 0
+    db = tmp_path / "registry.db"
+    (tmp_path / "events.jsonl").write_text(lines)
+    tamis("consent", "import", str(tmp_path / "events.jsonl"), "--db", str(db))
+    (small_export / "consent_events.jsonl").unlink()
+    from_registry = _build_minimal(small_export, tmp_path / "snap-registry", "--db", str(db))
+    assert from_registry.returncode == 0
+    for snap in ("snap-export", "snap-registry"):
+        manifest = json.loads((tmp_path / snap / "manifest.json").read_text())
+        assert manifest["members"]["excluded_by_reason"]["consent_invalid"] == 1, snap
+        assert [r["record_id"] for r in _records(tmp_path / snap)] == ["r2"], snap
+    typo = tamis("consent", "set", "m2", "--object", "--setting", "GENAI_TRAINING",
+                 "--db", str(db), check=False)  # fmt: skip
+    assert typo.returncode == 1 and "unknown setting 'GENAI_TRAINING'" in typo.stderr
+    assert "Traceback" not in typo.stderr
+
+
+def test_auto_consent_stops_on_a_registry_reject_that_names_no_member(
+    small_export: Path, tmp_path: Path
+) -> None:
+    """The registry beside the export's events is held to what --consent registry holds it to:
+    a reject whose member cannot be read may be anyone's objection."""
+    db = tmp_path / "registry.db"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps({"event_id": "b1", "member_id": ["m1"], "setting": "genai_training",
+                    "value": False, "ts": "2025-12-01T00:00:00Z", "channel": "api"}) + "\n"
+    )  # fmt: skip
+    tamis("consent", "import", str(bad), "--db", str(db), check=False)
+    auto = tamis("snapshot", "build", "--export", str(small_export), "--policy", "minimal",
+                 "--cutoff", CUTOFF, "--out", str(tmp_path / "snap"), "-q", "--db", str(db),
+                 check=False)  # fmt: skip
+    assert auto.returncode == 1 and "Traceback" not in auto.stderr
+    assert "name no member" in auto.stderr and not (tmp_path / "snap").exists()

@@ -113,6 +113,11 @@ def normalize_batch(
         empty = pc.equal(pc.utf8_length(columns[name]), 0)
         if pc.any(empty).as_py():
             raise fail(pc.index(empty, True).as_py(), f"{name} is empty", name)
+    for name in ("event_id", "member_id", "setting", "channel"):
+        # PostgreSQL cannot store U+0000 in text: refused alike on every backend
+        nul = pc.match_substring(columns[name], "\x00")
+        if pc.any(nul).as_py():
+            raise fail(pc.index(nul, True).as_py(), f"{name} holds a NUL character (U+0000)", name)
     unknown = pc.invert(pc.is_in(columns["channel"], pa.array(CONSENT_CHANNELS)))
     if pc.any(unknown).as_py():
         i = pc.index(unknown, True).as_py()

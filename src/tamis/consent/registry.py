@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -316,14 +316,22 @@ class ConsentRegistry:
 
         Lines the reader cannot parse are recorded as rejects (their members become invalid).
         """
-        from tamis.sources.reader import read_table  # imported on use: it pulls in orjson
+        # imported on use: it pulls in orjson
+        from tamis.sources.reader import folder_parts, read_table
         from tamis.sources.schema import CONSENT_EVENTS
 
         source = Path(path)
         if source.is_dir():
-            files = sorted(
-                p for p in source.rglob("*.parquet") if not p.name.startswith((".", "_"))
-            )
+            # the parts a build reads (an aborted job's _temporary/ copies skipped); any other
+            # file stops the import, as it stops a build, rather than lose its objections
+            files, unread = folder_parts(source)
+            if unread:
+                raise InputError(
+                    f"{', '.join(unread[:5])} {'is' if len(unread) == 1 else 'are'} not read "
+                    "(a folder of consent events holds Parquet parts): convert, rename or move "
+                    "it, so that none of its events is passed over",
+                    file=str(source),
+                )
             if not files:
                 raise InputError("no Parquet part files in this folder", file=str(source))
         else:
@@ -478,6 +486,40 @@ class ConsentRegistry:
                 pa.array(members, pa.string()),
                 pa.array([invalid[m][0] for m in members], pa.string()),
                 pa.array([invalid[m][1] for m in members], pa.int64()),
+            ],
+            schema=INVALID_SCHEMA,
+        )
+
+    def unknown_setting_members(self, settings: Collection[str]) -> pa.Table:
+        """Members with an event for a setting not among ``settings`` (the policy's): the
+        export's reading of such an event (an unknown setting, perhaps a misspelt one that
+        was meant as an objection) is an invalid event, which puts its member out; the same
+        columns as :meth:`invalid_members` (the first such event as the reason), by member id."""
+        query = (
+            sa.select(
+                _ce.c.member_id,
+                sa.func.min(_ce.c.setting).label("setting"),
+                sa.func.count().label("events"),
+            )
+            .where(_ce.c.setting.not_in(sorted(settings)))
+            .group_by(_ce.c.member_id)
+            .order_by(_ce.c.member_id)
+        )
+        with self._read("listing events for unknown settings") as connection:
+            rows = connection.execute(query).all()
+        known = ", ".join(sorted(settings)) or "none"
+        return pa.Table.from_arrays(
+            [
+                pa.array([r.member_id for r in rows], pa.string()),
+                pa.array(
+                    [
+                        f"{r.events} event(s) for unknown setting {r.setting!r} "
+                        f"(the policy's settings: {known})"
+                        for r in rows
+                    ],
+                    pa.string(),
+                ),
+                pa.array([r.events for r in rows], pa.int64()),
             ],
             schema=INVALID_SCHEMA,
         )

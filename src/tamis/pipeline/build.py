@@ -26,7 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import duckdb
 import numpy as np
@@ -59,6 +59,9 @@ from tamis.policy.loader import LoadedPolicy
 from tamis.sources.reader import ReadChunk, read_table, table_files
 from tamis.sources.schema import CONSENT_EVENTS, CONTENT, MEMBERS, TABLES, Table
 from tamis.timefmt import format_instant
+
+if TYPE_CHECKING:
+    from tamis.consent import ConsentRegistry
 
 CHUNK_ROWS = 262_144
 # The members table is read twice (eligibility, then the profile records) unless its valid rows
@@ -1425,29 +1428,46 @@ def registry_consent(
                 "consent_events (--consent export)",
                 file=str(request.export_dir),
             )
-        rejects = registry.rejects()
-        nameless = [
-            f"{f}:{ln}"
-            for f, ln, m in zip(
-                rejects.column("file").to_pylist(),
-                rejects.column("line").to_pylist(),
-                rejects.column("member_id").to_pylist(),
-                strict=True,
-            )
-            if m is None
-        ]
-        if nameless:
-            raise InputError(
-                f"the registry holds {len(nameless)} unparseable consent event(s) that name no "
-                f"member ({', '.join(nameless[:5])}); an objection could be lost, so the build "
-                "stops: re-import the corrected events, then resolve the rejects"
-            )
+        invalid = _registry_invalid(registry, request)
         return (
             registry.bulk_state(cutoff, setting=setting),
-            registry.invalid_members(),
+            invalid,
             registry.url,
             registry.bulk_state(now, setting=setting),
         )
+
+
+def _registry_invalid(registry: ConsentRegistry, request: BuildRequest) -> pa.Table:
+    """The registry's invalid members for a build (``member_id, reason, rejects``): those with
+    an unresolved reject, and those with an event for a setting the policy does not know (the
+    export's events are read so: a misspelt setting may be a lost objection). Stops the build
+    on rejects that name no member: whose objection they were cannot be known."""
+    rejects = registry.rejects()
+    nameless = [
+        f"{f}:{ln}"
+        for f, ln, m in zip(
+            rejects.column("file").to_pylist(),
+            rejects.column("line").to_pylist(),
+            rejects.column("member_id").to_pylist(),
+            strict=True,
+        )
+        if m is None
+    ]
+    if nameless:
+        raise InputError(
+            f"the registry holds {len(nameless)} unparseable consent event(s) that name no "
+            f"member ({', '.join(nameless[:5])}); an objection could be lost, so the build "
+            "stops: re-import the corrected events, then resolve the rejects"
+        )
+    invalid = registry.invalid_members()
+    unknown = registry.unknown_setting_members(request.policy.policy.settings)
+    if not unknown.num_rows:
+        return invalid
+    seen = set(invalid.column("member_id").to_pylist())
+    extra = unknown.filter(
+        pc.invert(pc.is_in(unknown.column("member_id"), pa.array(seen, pa.string())))
+    )
+    return pa.concat_tables([invalid, extra]).sort_by("member_id")
 
 
 def rejected_row_ids(rejects: list[dict[str, Any]]) -> list[str]:
@@ -1495,7 +1515,7 @@ def registry_beside_export(
     with open_registry(url) as registry:
         return (
             registry.bulk_state(cutoff, setting=setting),
-            registry.invalid_members(),
+            _registry_invalid(registry, request),
             registry.url,
         )
 

@@ -93,15 +93,10 @@ def table_files(export_dir: Path, name: str) -> list[Path]:
     for folder in folders:
         if not folder.is_dir():
             continue
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(folder).parts
-            if any(_hidden(part) for part in relative) or path.is_dir():
-                continue
-            if path.suffix == ".parquet":
-                parts.setdefault(folder, []).append(path)
-            else:
-                unread.append(f"{folder.name}/{'/'.join(relative)}")
-        if folder in parts:
+        read, passed_over = folder_parts(folder)
+        unread += [f"{folder.name}/{p}" for p in passed_over]
+        if read:
+            parts[folder] = read
             found.append(folder)
     if unread:
         raise InputError(
@@ -118,6 +113,23 @@ def table_files(export_dir: Path, name: str) -> list[Path]:
     if not found:
         return []
     return parts.get(found[0], found)
+
+
+def folder_parts(folder: Path) -> tuple[list[Path], list[str]]:
+    """The Parquet parts of a table folder, read recursively in name order, skipping paths with
+    a hidden part (:func:`_hidden`); and the other files it holds (relative paths), which are
+    not read and must not be passed over silently."""
+    parts: list[Path] = []
+    unread: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).parts
+        if any(_hidden(part) for part in relative) or path.is_dir():
+            continue
+        if path.suffix == ".parquet":
+            parts.append(path)
+        else:
+            unread.append("/".join(relative))
+    return parts, unread
 
 
 def read_table(path: Path, table: Table, *, display: str | None = None) -> Iterator[ReadChunk]:
@@ -612,4 +624,4 @@ def _parse_dates(col: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pc.if_else(ok, dates, pa.scalar(None, pa.date32())), ok
 
 
-__all__ = ["ReadChunk", "read_table", "table_files"]
+__all__ = ["ReadChunk", "folder_parts", "read_table", "table_files"]
