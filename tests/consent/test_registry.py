@@ -853,3 +853,16 @@ def test_a_folder_import_reads_the_parts_a_build_reads(
     (folder / "part-1.json").write_text("{}\n")
     with pytest.raises(InputError, match=r"part-1\.json is not read"):
         registry.import_file(folder)
+
+
+def test_a_registry_that_must_exist_is_not_made(registry_url: str, tmp_path: Path) -> None:
+    """Where what a registry holds is read (a build's erasures and objections, the rights
+    desk), a mistyped --db must not be a new, empty registry in which nobody ever objected."""
+    with pytest.raises(RegistryError, match="no consent registry"):
+        open_registry(registry_url, existing=True)
+    if registry_url.startswith("sqlite"):
+        assert not (tmp_path / "registry.db").exists()
+    with open_registry(registry_url) as made:  # the commands that record choices make one
+        made.set("m1", False, channel="api")
+    with open_registry(registry_url, existing=True) as found:
+        assert [e.value for e in found.history("m1")] == [False]

@@ -661,9 +661,10 @@ def test_no_consent_source_or_an_empty_registry_stops_the_build(
     assert none.returncode == 1 and "Traceback" not in none.stderr
     assert "no consent source" in none.stderr
     assert not (tmp_path / ".tamis").exists()  # and no registry was made on the way
-    empty = build("--db", str(tmp_path / "new.db"))
-    assert empty.returncode == 1 and "holds no genai_training event" in empty.stderr
-    assert not (tmp_path / "snap").exists()
+    # a registry that is not there (a mistyped --db) is not made, empty, on the way
+    missing = build("--db", str(tmp_path / "new.db"))
+    assert missing.returncode == 1 and "there is no consent registry at" in missing.stderr
+    assert not (tmp_path / "new.db").exists() and not (tmp_path / "snap").exists()
     db = str(tmp_path / "new.db")
     # an event for another setting is no consent for this purpose
     other_setting = tmp_path / "other.jsonl"

@@ -358,3 +358,38 @@ def test_rights_see_snapshots_built_under_a_retired_key(
             assert "after-loss" in latest["snapshots"][0]["models"]
         problem = verify_registry(registry)
         assert problem.ok, problem.problem
+
+
+def test_a_mistyped_registry_stops_the_build_and_the_desk(platform: Path, tmp_path: Path) -> None:
+    """An erasure is in the registry; a build or a rights command given a mistyped --db used to
+    make a new, empty registry there and go on: no tombstone, the erased member's data back in,
+    and 'no overdue request'."""
+    import shutil
+
+    from tamis.cli import app
+    from tamis.errors import RegistryError
+
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    _import(db, platform)
+    member = json.loads((platform / "members.jsonl").read_text().splitlines()[0])["member_id"]
+    with open_registry(db) as registry:
+        RightsDesk(registry, load_key()).erase(member)
+    export = tmp_path / "export"
+    shutil.copytree(platform, export)
+    shutil.copy(export / "_consent" / "consent_events.jsonl", export / "consent_events.jsonl")
+    typo = tmp_path / "rr.db"
+    request = BuildRequest(
+        export_dir=export,
+        out=tmp_path / "snap",
+        policy=load_policy("minimal"),
+        cutoff=parse_instant(S2_CUTOFF),
+        key=load_key(),
+        consent="export",
+        registry_url=f"sqlite:///{typo}",
+        run_stages=False,
+    )
+    with pytest.raises(RegistryError, match="there is no consent registry at"):
+        build_snapshot(request)
+    result = CliRunner().invoke(app, ["rights", "overdue", "--db", str(typo)])
+    assert result.exit_code == 1 and "there is no consent registry at" in result.output
+    assert not typo.exists() and not (tmp_path / "snap").exists()

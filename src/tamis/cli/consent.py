@@ -141,7 +141,7 @@ def consent_history(
     """A member's consent events, oldest first. Example: tamis consent history m42"""
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         events = registry.history(member)
     if as_json:
         console.print_json(
@@ -180,7 +180,7 @@ def consent_state(
     """
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         state = registry.state(member, instant(as_of, "--as-of"), setting=setting)
     if state.invalid:
         console.print(f"{member}: [red]out[/] (consent_invalid: an event could not be parsed)")

@@ -68,7 +68,7 @@ def model_register(
     from tamis.lineage.store import LineageStore
     from tamis.pipeline.manifest import verify_snapshot
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         when = instant(trained_at, "--trained-at") if trained_at else None
         # A model's lineage is what rights requests search: a snapshot whose files and manifest
         # disagree (a member taken out of members.parquet, their records left in data/) would

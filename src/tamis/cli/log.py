@@ -37,7 +37,7 @@ def log_verify(
         keys = [public_key.read_bytes()] if public_key else []
         if held and not keys:
             fail("give --public-key to check the signatures of the checkpoints you hold")
-        with open_registry(db) as registry:
+        with open_registry(db, existing=True) as registry:
             report = verify_registry(registry, checkpoints=held, public_keys=keys)
     if as_json:
         console.print_json(json.dumps(report.as_dict()))
@@ -65,7 +65,7 @@ def log_prove(
     from tamis.consent import open_registry
     from tamis.consent.log import prove_in_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         proof = prove_in_registry(registry, event_id, snapshot)
     if as_json:
         console.print_json(json.dumps(proof.as_dict()))
@@ -97,7 +97,7 @@ def log_checkpoint(
     from tamis.consent.log import make_checkpoint
     from tamis.lineage.signing import canonical_json, load_signing_key
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         checkpoint = make_checkpoint(registry, load_signing_key())
     text = canonical_json(checkpoint).decode() + "\n"
     if out is not None:

@@ -66,7 +66,7 @@ def rights_access(
     """
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         report = _desk(registry).access(member, instant(at, "--at") if at else None)
     if out is not None:
         out.write_text(
@@ -91,7 +91,7 @@ def rights_object(
     """
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         outcome = _desk(registry).object(member, instant(at, "--at") if at else None)
     _print_outcome(outcome, as_json)
 
@@ -109,7 +109,7 @@ def rights_erase(
     """
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         outcome = _desk(registry).erase(member, instant(at, "--at") if at else None)
     _print_outcome(outcome, as_json)
 
@@ -135,7 +135,7 @@ def rights_requests(
     """Rights requests with their deadlines. Example: tamis rights requests --open"""
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         requests = _desk(registry).requests(member_id=member, open_only=open_only)
     if as_json:
         console.print_json(json.dumps([r.as_dict() for r in requests]))
@@ -151,7 +151,7 @@ def rights_overdue(db: DbOption = None, as_json: JsonOption = False) -> None:
     """
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         late = _desk(registry).overdue()
     if as_json:
         console.print_json(json.dumps([r.as_dict() for r in late]))
@@ -173,7 +173,7 @@ def rights_extend(
     'many requests this month'"""
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         request = _desk(registry).extend(request_id, reason)
     console.print(f"{request.request_id}: answer now due {request.deadline:%Y-%m-%d}")
 
@@ -187,7 +187,7 @@ def rights_answer(
     """Mark a request answered. Example: tamis rights answer req-... --note 'erasure confirmed'"""
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         request = _desk(registry).answer(request_id, note)
     console.print(f"{request.request_id}: answered")
 
@@ -204,7 +204,7 @@ def rights_affected_models(
     """
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         items = _desk(registry).affected_models(include_resolved=all_)
     if as_json:
         console.print_json(json.dumps([i.as_dict() for i in items]))
@@ -236,6 +236,6 @@ def rights_resolve(
     'assistant-v4 replaces it'"""
     from tamis.consent import open_registry
 
-    with errors(), open_registry(db) as registry:
+    with errors(), open_registry(db, existing=True) as registry:
         _desk(registry).resolve(item, action, note)
     console.print(f"entry {item}: resolved ({action})")

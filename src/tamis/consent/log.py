@@ -910,7 +910,10 @@ class _LogHeadSection:
         url = self._url(run)
         if url is None:
             return
-        with open_registry(url) as registry, registry.reading("reading the log head") as c:
+        with (
+            open_registry(url, existing=True) as registry,
+            registry.reading("reading the log head") as c,
+        ):
             self._start[run.run_id] = read_head(c)
 
     def manifest_sections(self, run: BuildRun, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -922,7 +925,10 @@ class _LogHeadSection:
         if start is None or url is None:
             return {}
         cutoff = parse_instant(manifest["cutoff"], what="cutoff")
-        with open_registry(url) as registry, registry.reading("reading the log head") as c:
+        with (
+            open_registry(url, existing=True) as registry,
+            registry.reading("reading the log head") as c,
+        ):
             rows = c.execute(
                 sa.select(_log.c.seq, _log.c.kind, _log.c.ref, _log.c.payload, _log.c.event_ts)
                 .where(_log.c.seq > start.seq)

@@ -38,10 +38,11 @@ from tamis.consent.engine import (
     WRITE_OPTION,
     create_registry_engine,
     display_url,
+    sqlite_path,
 )
 from tamis.consent.importer import Chunk, run_import
 from tamis.consent.location import resolve_url
-from tamis.consent.migrate import upgrade_to_head
+from tamis.consent.migrate import current_revision, upgrade_to_head
 from tamis.consent.model import (
     GENAI_TRAINING,
     INVALID_SCHEMA,
@@ -88,17 +89,34 @@ _PG_EPOCH_US = (
 
 
 def open_registry(
-    db: str | os.PathLike[str] | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
+    db: str | os.PathLike[str] | None = None,
+    *,
+    existing: bool = False,
+    busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
 ) -> ConsentRegistry:
     """Open (creating and migrating to head if needed) the registry at ``db``.
 
     ``db`` is a SQLAlchemy URL or a file path; None means ``$TAMIS_DB``, else
     ``./.tamis/registry.db``. Raises :class:`RegistryError` (naming the URL, password masked) if
     the database cannot be reached or migrated.
+
+    ``existing``: the registry must already exist (a SQLite file that is there, a database
+    that holds a registry), as it must wherever what it holds is read (a build's erasures and
+    objections, a rights desk's requests): a mistyped ``--db`` would otherwise be a new, empty
+    registry, in which no member ever objected and nobody was erased.
     """
     url = resolve_url(db)
+    if existing:
+        _require_existing_file(url)
     engine = create_registry_engine(url, busy_timeout_s=busy_timeout_s)
     try:
+        if existing:
+            with engine.connect() as connection:
+                if current_revision(connection) is None:
+                    raise RegistryError(
+                        f"{display_url(url)} holds no consent registry (a mistyped --db or "
+                        "TAMIS_DB?); tamis consent import or tamis consent set creates one"
+                    )
         revision = upgrade_to_head(engine)
     except TamisError:
         engine.dispose()
@@ -109,6 +127,21 @@ def open_registry(
             f"cannot open the consent registry at {display_url(url)}: {_reason(exc)}"
         ) from exc
     return ConsentRegistry(engine, revision)
+
+
+def _require_existing_file(url: str) -> None:
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return  # create_registry_engine says what is wrong with it
+    if parsed.get_backend_name() != "sqlite":
+        return
+    path = sqlite_path(parsed)
+    if path is not None and not path.is_file():
+        raise RegistryError(
+            f"there is no consent registry at {display_url(url)} (a mistyped --db or TAMIS_DB?); "
+            "tamis consent import or tamis consent set creates one"
+        )
 
 
 def _reason(exc: BaseException) -> str:

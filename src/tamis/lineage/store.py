@@ -434,7 +434,7 @@ class LineageRecorder(BuildObserver):
 
     def build_completed(self, run: BuildRun, manifest: dict[str, Any]) -> None:
         try:
-            with open_registry(self.db or run.request.registry_url) as registry:
+            with open_registry(self.db or run.request.registry_url, existing=True) as registry:
                 LineageStore(registry).record_snapshot(run.request.out)
         except TamisError as exc:
             raise TamisError(

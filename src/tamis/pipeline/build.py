@@ -1389,7 +1389,7 @@ def erasure_tombstones(request: BuildRequest) -> tuple[pa.Table, dict[str, Any]]
         from tamis.consent import open_registry
         from tamis.rights import erased_members
 
-        with open_registry(url) as registry:
+        with open_registry(url, existing=True) as registry:
             members = erased_members(registry)
             shown = registry.url
     table = pa.table({"member_id": pa.array(members, pa.string())})
@@ -1419,7 +1419,7 @@ def registry_consent(
             "(tamis consent import) or add consent_events to the export",
             file=str(request.export_dir),
         )
-    with open_registry(url) as registry:
+    with open_registry(url, existing=True) as registry:
         if not registry.holds_events(setting):
             raise InputError(
                 f"the consent registry at {registry.url} holds no {setting} event: it cannot hold "
@@ -1512,7 +1512,7 @@ def registry_beside_export(
         return None
     from tamis.consent import open_registry
 
-    with open_registry(url) as registry:
+    with open_registry(url, existing=True) as registry:
         return (
             registry.bulk_state(cutoff, setting=setting),
             _registry_invalid(registry, request),

@@ -459,7 +459,7 @@ class _Builder:
             from tamis.consent import open_registry
             from tamis.rights import erased_members
 
-            with open_registry(self.o.registry) as registry:
+            with open_registry(self.o.registry, existing=True) as registry:
                 erased = erased_members(registry)
             checks.append(self._none_in_snapshot(erased, "erased member (this registry, now)"))
         return checks
