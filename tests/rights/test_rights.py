@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from tamis.consent import open_registry
 from tamis.consent.log import LogHeadSection, verify_registry
+from tamis.errors import InputError
 from tamis.keys import (
     KEY_ENV,
     KEY_FILE_ENV,
@@ -393,3 +394,35 @@ def test_a_mistyped_registry_stops_the_build_and_the_desk(platform: Path, tmp_pa
     result = CliRunner().invoke(app, ["rights", "overdue", "--db", str(typo)])
     assert result.exit_code == 1 and "there is no consent registry at" in result.output
     assert not typo.exists() and not (tmp_path / "snap").exists()
+
+
+def test_outputs_that_cannot_be_written_are_errors_and_leave_the_request_open(
+    platform: Path, tmp_path: Path
+) -> None:
+    """The access report is written before its request is marked answered: a report that could
+    not be written answered nothing. A manifest without key_id cannot be recorded (a member is
+    looked for under the pseudonym of the key the snapshot was built with)."""
+    from tamis.cli import app
+
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    _import(db, platform)
+    s1 = tmp_path / "s1"
+    _build(platform, s1, S1_CUTOFF, db)
+    member = _included_members(s1, platform)[0]
+    runner = CliRunner()
+    for out in (tmp_path / "no" / "such" / "folder.html", tmp_path):
+        result = runner.invoke(app, ["rights", "access", member, "--out", str(out), "--db", db])
+        assert result.exit_code == 1 and "cannot write" in result.output, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    with open_registry(db) as registry:
+        statuses = [r.status for r in RightsDesk(registry, load_key()).requests(member_id=member)]
+    assert statuses == ["open", "open"]
+    receipt = runner.invoke(
+        app, ["receipt", member, "--snapshot", str(s1), "--out", str(tmp_path / "no" / "r.json")]
+    )
+    assert receipt.exit_code == 1 and "cannot write" in receipt.output
+    manifest = json.loads((s1 / "manifest.json").read_text())
+    del manifest["key_id"]
+    (s1 / "manifest.json").write_text(json.dumps(manifest))
+    with open_registry(db) as registry, pytest.raises(InputError, match="has no key_id"):
+        LineageStore(registry).record_snapshot(s1)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -72,6 +73,17 @@ def errors() -> Iterator[None]:
         fail(str(exc))
     except KeyError as exc:  # unknown purpose / name lookups carry a readable message
         fail(str(exc.args[0]) if exc.args else str(exc))
+
+
+def write_output(path: Path, data: str | bytes) -> None:
+    """Write a command's output file; a path that cannot be written is a one-line error."""
+    try:
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def instant(text: str, what: str) -> datetime:

@@ -19,6 +19,7 @@ from tamis.cli._common import (
     group,
     instant,
     progress_display,
+    write_output,
 )
 
 model_app = group("model", "Models trained on snapshots (the lineage store).")
@@ -126,7 +127,7 @@ def receipt_issue(
         issuer = ReceiptIssuer(members, key, load_signing_key())
         data = dump_receipt(issuer.issue(member))
     if out is not None:
-        out.write_bytes(data)
+        write_output(out, data)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tamis.cli._common import DbOption, JsonOption, console, errors, group, instant
+from tamis.cli._common import DbOption, JsonOption, console, errors, group, instant, write_output
 
 rights_app = group("rights", "Members' rights: access, objection, erasure; deadlines; impact.")
 
@@ -67,11 +67,13 @@ def rights_access(
     from tamis.consent import open_registry
 
     with errors(), open_registry(db, existing=True) as registry:
-        report = _desk(registry).access(member, instant(at, "--at") if at else None)
+        desk = _desk(registry)
+        report = desk.access(member, instant(at, "--at") if at else None, answer=False)
+        if out is not None:  # written before the request is marked answered by it
+            html = out.suffix.lower() in (".html", ".htm")
+            write_output(out, report.to_html() if html else report.to_json())
+        desk.answer(report.data["request_id"], "data-use report issued")
     if out is not None:
-        out.write_text(
-            report.to_html() if out.suffix.lower() in (".html", ".htm") else report.to_json()
-        )
         console.print(f"data-use report of {member} written to {out}")
     if as_json or out is None:
         console.print_json(report.to_json())

@@ -225,6 +225,17 @@ class LineageStore:
         """
         manifest, digest, members = read_snapshot(snapshot_dir)
         location = str(Path(snapshot_dir).resolve())
+        missing = [f for f in ("snapshot_id", "purpose", "policy", "cutoff", "members_root",
+                               "key_id", "members", "records") if f not in manifest]  # fmt: skip
+        if missing:
+            # key_id above all: a member is looked for in a snapshot under the pseudonym of the
+            # key it was built with; guessed, rights would search under the wrong one and tell
+            # members their data is not there
+            raise InputError(
+                f"the manifest has no {', '.join(missing)} (an older format?): the lineage store "
+                "cannot record this snapshot; rebuild it with this version of tamis",
+                file=str(Path(snapshot_dir) / "manifest.json"),
+            )
         with self.registry.writing("recording a snapshot") as connection:
             head = consent_log.lock_head(connection)
             existing = connection.execute(
