@@ -205,17 +205,22 @@ def test_editing_a_request_behind_the_log_is_caught(tmp_path: Path) -> None:
     assert "deadline" in problem.message
 
 
+def _registry_and_s1(platform: Path, tmp_path: Path) -> tuple[str, Path, str]:
+    """A SQLite registry with the platform's consent, S1 built from it, and a member in S1."""
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    _import(db, platform)
+    s1 = tmp_path / "s1"
+    _build(platform, s1, S1_CUTOFF, db)
+    return db, s1, _included_members(s1, platform)[0]
+
+
 def test_cli(platform: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import tamis.cli.lineage
     import tamis.cli.rights  # noqa: F401 - registers the groups
     from tamis.cli import app
 
     monkeypatch.setenv("TAMIS_OPENLINEAGE_FILE", str(tmp_path / "ol.jsonl"))
-    db = f"sqlite:///{tmp_path / 'r.db'}"
-    _import(db, platform)
-    s1 = tmp_path / "s1"
-    _build(platform, s1, S1_CUTOFF, db)
-    member = _included_members(s1, platform)[0]
+    db, s1, member = _registry_and_s1(platform, tmp_path)
     runner = CliRunner()
 
     def run(*args: str) -> Any:
@@ -404,11 +409,7 @@ def test_outputs_that_cannot_be_written_are_errors_and_leave_the_request_open(
     looked for under the pseudonym of the key the snapshot was built with)."""
     from tamis.cli import app
 
-    db = f"sqlite:///{tmp_path / 'r.db'}"
-    _import(db, platform)
-    s1 = tmp_path / "s1"
-    _build(platform, s1, S1_CUTOFF, db)
-    member = _included_members(s1, platform)[0]
+    db, s1, member = _registry_and_s1(platform, tmp_path)
     runner = CliRunner()
     for out in (tmp_path / "no" / "such" / "folder.html", tmp_path):
         result = runner.invoke(app, ["rights", "access", member, "--out", str(out), "--db", db])
