@@ -427,3 +427,38 @@ def test_outputs_that_cannot_be_written_are_errors_and_leave_the_request_open(
     (s1 / "manifest.json").write_text(json.dumps(manifest))
     with open_registry(db) as registry, pytest.raises(InputError, match="has no key_id"):
         LineageStore(registry).record_snapshot(s1)
+
+
+def test_an_objection_made_in_the_member_service_queues_the_models(
+    platform: Path, tmp_path: Path
+) -> None:
+    """The settings page's objection, like one made to the DPO's desk, is an Art. 21 request:
+    recorded (answered with the member's receipt) and its impact queued."""
+    from fastapi.testclient import TestClient
+
+    from tamis.service import ServiceConfig, create_app
+
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    _import(db, platform)
+    s1 = tmp_path / "snapshots" / "s1"
+    _build(platform, s1, S1_CUTOFF, db)
+    member = _included_members(s1, platform)[0]
+    with open_registry(db) as registry:
+        LineageStore(registry).register_model("service-model", [s1])
+    config = ServiceConfig(db=db, export=platform, snapshots=s1.parent, session_secret="x" * 40)
+    with TestClient(create_app(config)) as client:
+        csrf = client.post("/api/v1/session", json={"member_id": member}).json()["csrf_token"]
+        made = client.post("/api/v1/objections", json={}, headers={"X-CSRF-Token": csrf})
+        assert made.status_code == 201, made.text
+        receipt = made.json()["receipt"]
+    with open_registry(db) as registry:
+        desk = RightsDesk(registry, load_key())
+        [request] = desk.requests(member_id=member)
+        queue = desk.affected_models()
+    assert request.kind == "objection" and request.status == "answered"
+    assert request.consent_event_id == receipt and receipt in (request.answer or "")
+    assert [(q.model, q.request_id) for q in queue] == [("service-model", request.request_id)]
+    with open_registry(db) as registry:  # and a model registered later on that snapshot too
+        LineageStore(registry).register_model("later-model", [s1])
+        queue = RightsDesk(registry, load_key()).affected_models()
+    assert sorted(q.model for q in queue) == ["later-model", "service-model"]

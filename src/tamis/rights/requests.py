@@ -155,15 +155,20 @@ class RightsDesk:
     # -- recording ----------------------------------------------------------------------------
 
     def _record(
-        self, connection: sa.Connection, kind: str, member_id: str, received_at: datetime
+        self,
+        connection: sa.Connection,
+        kind: str,
+        member_id: str,
+        received_at: datetime,
+        recorded_event: str | None = None,
     ) -> Any:
         if kind not in KINDS:
             raise InputError(f"a request is one of {', '.join(KINDS)}, not {kind!r}")
         if not member_id:
             raise InputError("name the member", field="member_id")
         request_id = f"req-{uuid.uuid4().hex}"
-        event_id = None
-        if kind == "objection":
+        event_id = recorded_event
+        if kind == "objection" and recorded_event is None:
             event = ConsentEvent.create(
                 f"objection-{request_id}",
                 member_id,
@@ -202,10 +207,16 @@ class RightsDesk:
         )
         return row
 
-    def _impact(self, kind: str, member_id: str, received_at: datetime | str | None) -> Outcome:
+    def _impact(
+        self,
+        kind: str,
+        member_id: str,
+        received_at: datetime | str | None,
+        recorded_event: str | None = None,
+    ) -> Outcome:
         when = _instant(received_at)
         with self.registry.writing(f"recording an {kind}") as connection:
-            row = self._record(connection, kind, member_id, when)
+            row = self._record(connection, kind, member_id, when, recorded_event)
             recorded = impact.recorded_refs(connection, [member_id]).get(member_id)
             refs = impact.request_refs(row, self.keyring, recorded)
             unverifiable = impact.unverifiable_snapshots(connection, row, refs)
@@ -254,6 +265,17 @@ class RightsDesk:
         """Record an objection (Art. 21): the member is out of every build whose cutoff is at or
         after it; impact."""
         return self._impact("objection", member_id, received_at)
+
+    def object_recorded(self, event: ConsentEvent, answer: str) -> Outcome:
+        """An objection already recorded as a consent event (the member service's settings page
+        and objection form write theirs at once): its request, answered with ``answer`` (the
+        member has had their receipt), and its impact, so that the models on snapshots that
+        hold the member's data are queued as for any objection."""
+        if event.value is not False:
+            raise InputError(f"event {event.event_id} is no objection")
+        outcome = self._impact("objection", event.member_id, event.ts, event.event_id)
+        outcome.request = self.answer(outcome.request.request_id, answer)
+        return outcome
 
     def erase(self, member_id: str, received_at: datetime | str | None = None) -> Outcome:
         """Record an erasure (Art. 17): a tombstone puts the member out of every later build."""

@@ -241,7 +241,20 @@ class MemberService:
         event = ConsentEvent.create(
             new_event_id(), member_id, self.setting, value, datetime.now(UTC), channel
         )
-        return await self.writer.write(event)
+        event = await self.writer.write(event)
+        if not value:
+            await self._objection_impact(event)
+        return event
+
+    async def _objection_impact(self, event: ConsentEvent) -> None:
+        """An objection made here is an Art. 21 request like one made to the DPO's desk: it is
+        recorded as a request (answered: the member has their receipt) and the models trained
+        on snapshots holding the member's data are queued (``tamis rights affected-models``)."""
+        from tamis.rights import RightsDesk
+
+        desk = RightsDesk(self.registry, self.keyring)
+        answer = f"recorded through the member service ({event.channel}); receipt {event.event_id}"
+        await asyncio.to_thread(desk.object_recorded, event, answer)
 
     def nonmember_id(self, email: str) -> str:
         """The registry subject of a verified e-mail address that is no member's: a keyed
@@ -271,4 +284,7 @@ class MemberService:
         event = ConsentEvent.create(
             event_id, subject, self.setting, False, datetime.now(UTC), "objection_form"
         )
-        return await self.writer.write(event), True
+        event = await self.writer.write(event)
+        if not subject.startswith(NONMEMBER_PREFIX):  # a member's: their data may be in use
+            await self._objection_impact(event)
+        return event, True
