@@ -303,10 +303,19 @@ def test_rights_see_snapshots_built_under_a_retired_key(
             ("model-2", "erasure", (ids[1],)),
             ("model-2", "objection", (ids[1],)),
         ]
+        # each entry names the member as the snapshots list them: under key A in S1
+        refs = {"model-1": key_a, "model-2": key_b}
+        members = {"objection": objector, "erasure": eraser}
+        for q in queue:
+            assert q.member_ref == refs[q.model].member_ref(members[q.request_kind]), q
         # A model registered later on the old snapshot is queued for both requests (which were
-        # recorded under key B).
+        # recorded under key B), naming the member by their pseudonym under key A.
         assert objection.request.key_id == key_b.key_id
         assert store.register_model("late-model", [s1]).affected == 2
+        late = [q for q in desk.affected_models() if q.model == "late-model"]
+        assert sorted(q.member_ref for q in late) == sorted(
+            key_a.member_ref(m) for m in (objector, eraser)
+        )
 
     # Key A leaves the ring: S1 can no longer be searched, and says so.
     monkeypatch.setenv(KEY_ENV, key_b.secret.hex())

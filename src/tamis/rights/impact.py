@@ -283,7 +283,21 @@ def request_warnings(connection: sa.Connection, request_id: str) -> list[dict[st
     return [e for e in entries if e.get("action") == WARNING]
 
 
-def _queue(connection: sa.Connection, request: Any, model_pk: int, snapshot_ids: list[str]) -> int:
+def _found_under(rows: Iterable[Any], refs: Mapping[str, str], request: Any) -> str:
+    """The member's pseudonyms in these snapshot rows (under each one's key), comma-separated in
+    the rows' order: what the DPO looks for in those snapshots. The request's own (the active
+    key's when it was recorded) when none of the rows can be searched."""
+    found = list(dict.fromkeys(refs[row.key_id] for row in rows if row.key_id in refs))
+    return ",".join(found) or str(request.member_ref)
+
+
+def _queue(
+    connection: sa.Connection,
+    request: Any,
+    model_pk: int,
+    snapshot_ids: list[str],
+    member_ref: str,
+) -> int:
     exists = connection.execute(
         sa.select(_q.c.item_id).where(
             _q.c.model_pk == model_pk, _q.c.request_id == request.request_id
@@ -295,7 +309,7 @@ def _queue(connection: sa.Connection, request: Any, model_pk: int, snapshot_ids:
         sa.insert(_q).values(
             model_pk=model_pk,
             request_id=request.request_id,
-            member_ref=request.member_ref,
+            member_ref=member_ref,
             snapshots=",".join(snapshot_ids),
             status="open",
             created_at=datetime.now(UTC),
@@ -317,9 +331,11 @@ def queue_request(
     (:func:`unverifiable_snapshots`) are queued too, those snapshots marked
     :data:`UNVERIFIABLE_MARK` in the entry: what cannot be checked counts as affected.
     """
+    refs = refs or request_refs(request, None)
     affected = affected_snapshots(connection, request, refs)
     ids = {row.snapshot_pk: row.snapshot_id for row in affected}
     ids.update({row.snapshot_pk: row.snapshot_id + UNVERIFIABLE_MARK for row in unverifiable})
+    rows = {row.snapshot_pk: row for row in [*affected, *unverifiable]}
     if not ids:
         return affected, 0
     pairs = connection.execute(
@@ -328,10 +344,19 @@ def queue_request(
         .where(_ms.c.snapshot_pk.in_(list(ids)))
         .order_by(_ms.c.model_pk, _s.c.cutoff, _ms.c.snapshot_pk)
     ).all()
-    by_model: dict[int, list[str]] = {}
+    by_model: dict[int, list[int]] = {}
     for model_pk, snapshot_pk in pairs:
-        by_model.setdefault(int(model_pk), []).append(ids[snapshot_pk])
-    added = sum(_queue(connection, request, pk, snaps) for pk, snaps in by_model.items())
+        by_model.setdefault(int(model_pk), []).append(snapshot_pk)
+    added = sum(
+        _queue(
+            connection,
+            request,
+            model,
+            [ids[pk] for pk in pks],
+            _found_under([rows[pk] for pk in pks], refs, request),
+        )
+        for model, pks in by_model.items()
+    )
     return affected, added
 
 
@@ -402,20 +427,24 @@ def queue_model(
     mine_pks = {int(row.snapshot_pk) for row in mine}
     for request in requests:
         snaps: list[str] = []
+        refs_of = request_refs(request, ring, recorded.get(request.member_id))
+        held: list[Any] = []
         if request.request_id in holding:
-            refs_of = request_refs(request, ring, recorded.get(request.member_id))
-            snaps = [
-                row.snapshot_id
+            held = [
+                row
                 for row in affected_snapshots(connection, request, refs_of)
                 if row.snapshot_pk in mine_pks
             ]
+            snaps = [row.snapshot_id for row in held]
         if request.request_id in unchecked:
             keys_out = unchecked[request.request_id]
             rows = _affecting(connection, request, [row for row in mine if row.key_id in keys_out])
             warnings.append((request, rows))
             snaps += [row.snapshot_id + UNVERIFIABLE_MARK for row in rows]  # fail closed
         if snaps:
-            added += _queue(connection, request, model_pk, snaps)
+            added += _queue(
+                connection, request, model_pk, snaps, _found_under(held, refs_of, request)
+            )
     record_unverifiable(connection, warnings)
     return added
 
