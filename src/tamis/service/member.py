@@ -242,14 +242,17 @@ class MemberService:
             new_event_id(), member_id, self.setting, value, datetime.now(UTC), channel
         )
         event = await self.writer.write(event)
-        if not value:
+        if not value and channel == "objection_form":
             await self._objection_impact(event)
         return event
 
     async def _objection_impact(self, event: ConsentEvent) -> None:
-        """An objection made here is an Art. 21 request like one made to the DPO's desk: it is
-        recorded as a request (answered: the member has their receipt) and the models trained
-        on snapshots holding the member's data are queued (``tamis rights affected-models``)."""
+        """An objection made on the objection form (signed in, or by a verified e-mail link) is
+        an Art. 21 request like one made to the DPO's desk: it is recorded as a request
+        (answered: the member has their receipt) and the models trained on snapshots holding
+        the member's data are queued (``tamis rights affected-models``). The settings page's
+        switch stays a choice recorded (its writes are batched for load), as ``consent set``
+        is: it puts the member out of later builds and queues no model."""
         from tamis.rights import RightsDesk
 
         desk = RightsDesk(self.registry, self.keyring)
