@@ -434,8 +434,9 @@ def _insert_members(connection: sa.Connection, pk: int, members: pa.Table) -> No
 class LineageRecorder(BuildObserver):
     """Build observer: records each published snapshot in the lineage store.
 
-    The registry is ``db``, else the build's ``--db``, else ``$TAMIS_DB`` or the default registry
-    (created if needed). Recording happens after publication; if it fails, the snapshot stays
+    The registry is ``db``, else the build's ``--db``, else ``$TAMIS_DB`` or the default registry;
+    it must exist (a mistyped ``--db`` is not made into an empty registry). Recording happens
+    after publication; if it fails, the snapshot stays
     published and the error says how to record it (``tamis model register`` records the
     snapshots it names, too).
     """
