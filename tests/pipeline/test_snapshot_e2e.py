@@ -809,8 +809,9 @@ def test_an_event_for_a_setting_the_policy_does_not_know_puts_its_member_out(
     small_export: Path, tmp_path: Path
 ) -> None:
     """A misspelt setting may be a lost objection: from the export or from the registry, an
-    event for a setting the policy does not know puts its member out (consent_invalid), and
-    ``consent set`` refuses such a setting rather than record it."""
+    event for the policy's setting spelt otherwise puts its member out (consent_invalid), and
+    ``consent set`` refuses a setting no policy declares rather than record it. In the registry
+    (shared by policies) a setting of another name changes nothing."""
     events = [
         {"event_id": "x1", "member_id": "m1", "setting": "genai-training", "value": False,
          "ts": "2025-12-01T00:00:00Z", "channel": "settings_page"},
@@ -831,6 +832,15 @@ def test_an_event_for_a_setting_the_policy_does_not_know_puts_its_member_out(
         manifest = json.loads((tmp_path / snap / "manifest.json").read_text())
         assert manifest["members"]["excluded_by_reason"]["consent_invalid"] == 1, snap
         assert [r["record_id"] for r in _records(tmp_path / snap)] == ["r2"], snap
+    # an event of another name (another policy's setting) changes nothing for this build
+    (tmp_path / "research.jsonl").write_text(
+        json.dumps({"event_id": "x3", "member_id": "m2", "setting": "research", "value": False,
+                    "ts": "2025-12-01T00:00:00Z", "channel": "api"}) + "\n"
+    )  # fmt: skip
+    tamis("consent", "import", str(tmp_path / "research.jsonl"), "--db", str(db))
+    again = _build_minimal(small_export, tmp_path / "snap-again", "--db", str(db))
+    assert again.returncode == 0
+    assert [r["record_id"] for r in _records(tmp_path / "snap-again")] == ["r2"]
     typo = tamis("consent", "set", "m2", "--object", "--setting", "GENAI_TRAINING",
                  "--db", str(db), check=False)  # fmt: skip
     assert typo.returncode == 1 and "unknown setting 'GENAI_TRAINING'" in typo.stderr

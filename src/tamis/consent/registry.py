@@ -129,6 +129,11 @@ def open_registry(
     return ConsentRegistry(engine, revision)
 
 
+def _setting_key(name: str) -> str:
+    """A setting's name without case, ``-``, ``_``, ``.`` or spaces (for misspellings)."""
+    return "".join(c for c in name.casefold() if c not in "-_. ")
+
+
 def _require_existing_file(url: str) -> None:
     try:
         parsed = sa.engine.make_url(url)
@@ -523,31 +528,38 @@ class ConsentRegistry:
             schema=INVALID_SCHEMA,
         )
 
-    def unknown_setting_members(self, settings: Collection[str]) -> pa.Table:
-        """Members with an event for a setting not among ``settings`` (the policy's): the
-        export's reading of such an event (an unknown setting, perhaps a misspelt one that
-        was meant as an objection) is an invalid event, which puts its member out; the same
-        columns as :meth:`invalid_members` (the first such event as the reason), by member id."""
-        query = (
-            sa.select(
-                _ce.c.member_id,
-                sa.func.min(_ce.c.setting).label("setting"),
-                sa.func.count().label("events"),
+    def misspelt_setting_members(self, settings: Collection[str]) -> pa.Table:
+        """Members with an event for a setting spelt like one of ``settings`` (the policy's)
+        but not the same: other case, ``-``, ``_``, ``.`` or spaces (``genai-training``,
+        ``GENAI_TRAINING`` for ``genai_training``). Such an event may be an objection the build
+        would otherwise not read, so its member is out as invalid; a setting of another name
+        (another policy's) changes nothing. The same columns as :meth:`invalid_members` (the
+        first such setting as the reason), by member id."""
+        wanted = {_setting_key(name): name for name in settings}
+        with self._read("listing events for misspelt settings") as connection:
+            names = connection.execute(sa.select(_ce.c.setting).distinct()).scalars().all()
+            misspelt = sorted(n for n in names if n not in settings and _setting_key(n) in wanted)
+            rows = (
+                connection.execute(
+                    sa.select(
+                        _ce.c.member_id,
+                        sa.func.min(_ce.c.setting).label("setting"),
+                        sa.func.count().label("events"),
+                    )
+                    .where(_ce.c.setting.in_(misspelt))
+                    .group_by(_ce.c.member_id)
+                    .order_by(_ce.c.member_id)
+                ).all()
+                if misspelt
+                else []
             )
-            .where(_ce.c.setting.not_in(sorted(settings)))
-            .group_by(_ce.c.member_id)
-            .order_by(_ce.c.member_id)
-        )
-        with self._read("listing events for unknown settings") as connection:
-            rows = connection.execute(query).all()
-        known = ", ".join(sorted(settings)) or "none"
         return pa.Table.from_arrays(
             [
                 pa.array([r.member_id for r in rows], pa.string()),
                 pa.array(
                     [
-                        f"{r.events} event(s) for unknown setting {r.setting!r} "
-                        f"(the policy's settings: {known})"
+                        f"{r.events} event(s) for setting {r.setting!r}, spelt unlike "
+                        f"{wanted[_setting_key(r.setting)]!r}"
                         for r in rows
                     ],
                     pa.string(),

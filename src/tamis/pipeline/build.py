@@ -1439,9 +1439,9 @@ def registry_consent(
 
 def _registry_invalid(registry: ConsentRegistry, request: BuildRequest) -> pa.Table:
     """The registry's invalid members for a build (``member_id, reason, rejects``): those with
-    an unresolved reject, and those with an event for a setting the policy does not know (the
-    export's events are read so: a misspelt setting may be a lost objection). Stops the build
-    on rejects that name no member: whose objection they were cannot be known."""
+    an unresolved reject, and those with an event for a misspelt setting of the policy's
+    (``genai-training``: perhaps a lost objection). Stops the build on rejects that name no
+    member: whose objection they were cannot be known."""
     rejects = registry.rejects()
     nameless = [
         f"{f}:{ln}"
@@ -1460,7 +1460,7 @@ def _registry_invalid(registry: ConsentRegistry, request: BuildRequest) -> pa.Ta
             "stops: re-import the corrected events, then resolve the rejects"
         )
     invalid = registry.invalid_members()
-    unknown = registry.unknown_setting_members(request.policy.policy.settings)
+    unknown = registry.misspelt_setting_members(request.policy.policy.settings)
     if not unknown.num_rows:
         return invalid
     seen = set(invalid.column("member_id").to_pylist())

@@ -105,7 +105,7 @@ def registry_disagreement_sql(
         SELECT member_id, 'objected' AS why FROM {registry_state}
         WHERE NOT value AND {kept_in_by_export}
         UNION ALL
-        SELECT member_id, 'has an unresolved reject' AS why FROM {registry_invalid}
+        SELECT member_id, 'has an invalid consent event' AS why FROM {registry_invalid}
         WHERE {kept_in_by_export}
         ORDER BY member_id
     """  # nosec B608  # constant names
