@@ -439,12 +439,13 @@ def test_outputs_that_cannot_be_written_are_errors_and_leave_the_request_open(
 
 
 def test_an_objection_made_in_the_member_service_queues_the_models(
-    platform: Path, tmp_path: Path
+    platform: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The settings page's objection, like one made to the DPO's desk, is an Art. 21 request:
     recorded (answered with the member's receipt) and its impact queued."""
     from fastapi.testclient import TestClient
 
+    from tamis.errors import RegistryError
     from tamis.service import ServiceConfig, create_app
 
     db = f"sqlite:///{tmp_path / 'r.db'}"
@@ -455,11 +456,28 @@ def test_an_objection_made_in_the_member_service_queues_the_models(
     with open_registry(db) as registry:
         LineageStore(registry).register_model("service-model", [s1])
     config = ServiceConfig(db=db, export=platform, snapshots=s1.parent, session_secret="x" * 40)
-    with TestClient(create_app(config)) as client:
+    real = RightsDesk.object_recorded
+    failures = iter([RegistryError("the registry is busy")])
+
+    def fails_once(desk: RightsDesk, event: Any, answer: str) -> Any:
+        failure = next(failures, None)
+        if failure is not None:  # the event is committed; the request is cut short
+            raise failure
+        return real(desk, event, answer)
+
+    monkeypatch.setattr(RightsDesk, "object_recorded", fails_once)
+    with TestClient(create_app(config), raise_server_exceptions=False) as client:
         csrf = client.post("/api/v1/session", json={"member_id": member}).json()["csrf_token"]
-        made = client.post("/api/v1/objections", json={}, headers={"X-CSRF-Token": csrf})
+        headers = {"X-CSRF-Token": csrf}
+        cut = client.post("/api/v1/objections", json={}, headers=headers)
+        assert cut.status_code >= 500
+        # the retry completes the request of the objection already recorded; a double submit
+        # records nothing more
+        made = client.post("/api/v1/objections", json={}, headers=headers)
         assert made.status_code == 201, made.text
         receipt = made.json()["receipt"]
+        again = client.post("/api/v1/objections", json={}, headers=headers)
+        assert again.status_code == 201 and again.json()["receipt"] == receipt
     with open_registry(db) as registry:
         desk = RightsDesk(registry, load_key())
         [request] = desk.requests(member_id=member)

@@ -350,7 +350,7 @@ async def submit_objection(body: ObjectionIn, request: Request, response: Respon
             request.headers.get(CSRF_HEADER)
         ):
             raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header")
-        event = await c.service.set_choice(principal.member_id, False, "objection_form")
+        event = await c.service.object_on_form(principal.member_id)
         return {"status": "recorded", "receipt": event.event_id, "event": event_dict(event)}
     email = (body.email or "").strip()
     if not valid_email(email):

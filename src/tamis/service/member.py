@@ -241,9 +241,25 @@ class MemberService:
         event = ConsentEvent.create(
             new_event_id(), member_id, self.setting, value, datetime.now(UTC), channel
         )
-        event = await self.writer.write(event)
-        if not value and channel == "objection_form":
-            await self._objection_impact(event)
+        return await self.writer.write(event)
+
+    async def object_on_form(self, member_id: str) -> ConsentEvent:
+        """A signed-in member's objection on the objection form; returns its receipt (event).
+
+        Idempotent while an objection decides: a second submit (a double click, a retry after
+        an error) answers with the deciding objection, records no second event or request, and
+        completes the request of that objection if an error had cut it short."""
+        now = datetime.now(UTC)
+        state = await asyncio.to_thread(self.registry.state, member_id, now, self.setting)
+        if state.value is False and state.decided_by is not None:
+            event = state.decided_by
+        else:
+            event = await self.writer.write(
+                ConsentEvent.create(
+                    new_event_id(), member_id, self.setting, False, now, "objection_form"
+                )
+            )
+        await self._objection_impact(event)
         return event
 
     async def _objection_impact(self, event: ConsentEvent) -> None:
@@ -257,7 +273,13 @@ class MemberService:
 
         desk = RightsDesk(self.registry, self.keyring)
         answer = f"recorded through the member service ({event.channel}); receipt {event.event_id}"
-        await asyncio.to_thread(desk.object_recorded, event, answer)
+
+        def record() -> None:
+            requests = desk.requests(member_id=event.member_id)
+            if not any(r.consent_event_id == event.event_id for r in requests):
+                desk.object_recorded(event, answer)
+
+        await asyncio.to_thread(record)
 
     def nonmember_id(self, email: str) -> str:
         """The registry subject of a verified e-mail address that is no member's: a keyed
@@ -281,7 +303,9 @@ class MemberService:
             state = await asyncio.to_thread(
                 self.registry.state, subject, datetime.now(UTC), self.setting
             )
-            if state.value is False:  # an objection decides: nothing to record
+            if state.value is False:  # an objection decides: nothing new to record
+                if not subject.startswith(NONMEMBER_PREFIX):  # its request, if cut short
+                    await self._objection_impact(used[-1])
                 return used[-1], False
             event_id = f"{event_id}-again-{len(used)}"
         event = ConsentEvent.create(

@@ -253,9 +253,7 @@ async def objection_submit(request: Request) -> Response:
     principal = principal_of(request)
     try:
         if principal is not None:
-            event = await ctx(request).service.set_choice(
-                principal.member_id, False, "objection_form"
-            )
+            event = await ctx(request).service.object_on_form(principal.member_id)
             return render(request, "receipt.html", event=event_dict(event), again=False)
         email = fields.get("email", "").strip()
         if not api.valid_email(email):
