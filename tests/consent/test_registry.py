@@ -825,11 +825,13 @@ def test_a_nul_character_is_refused_alike_on_every_backend(
     path = tmp_path / "nul.jsonl"
     event = {"event_id": "e1", "member_id": "m\u00001", "setting": "genai_training",
              "value": False, "ts": "2025-12-01T00:00:00Z", "channel": "api"}  # fmt: skip
-    path.write_text(json.dumps(event) + "\n")
-    with pytest.raises(InputError, match="member_id holds a NUL character") as raised:
-        registry.import_file(path)
-    assert raised.value.line == 1 and raised.value.field == "member_id"
-    assert registry.stats().events == 0
+    broken = {**event, "event_id": "e2", "value": "nope"}  # rejected, its member kept
+    for line in (event, broken):
+        path.write_text(json.dumps(line) + "\n")
+        with pytest.raises(InputError, match="member_id holds a NUL character") as raised:
+            registry.import_file(path)
+        assert raised.value.line == 1 and raised.value.field == "member_id"
+    assert registry.stats().events == 0 and registry.rejects().num_rows == 0
 
 
 def test_a_folder_import_reads_the_parts_a_build_reads(
@@ -862,6 +864,15 @@ def test_a_registry_that_must_exist_is_not_made(registry_url: str, tmp_path: Pat
         open_registry(registry_url, existing=True)
     if registry_url.startswith("sqlite"):
         assert not (tmp_path / "registry.db").exists()
+    if registry_url.startswith("sqlite"):  # a URI filename too, and a report's reading
+        from tamis.reports.evidence import _registry_events
+
+        uri = f"sqlite:///file:{tmp_path / 'uri.db'}?uri=true"
+        with pytest.raises(RegistryError, match="no consent registry"):
+            open_registry(uri, existing=True)
+        with pytest.raises(RegistryError, match="no consent registry"):
+            _registry_events(registry_url)
+        assert not (tmp_path / "uri.db").exists() and not (tmp_path / "registry.db").exists()
     with open_registry(registry_url) as made:  # the commands that record choices make one
         made.set("m1", False, channel="api")
     with open_registry(registry_url, existing=True) as found:

@@ -9,7 +9,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tamis.cli._common import DbOption, JsonOption, console, errors, group, instant, write_output
+from tamis.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    errors,
+    fail,
+    group,
+    instant,
+    write_output,
+)
 
 rights_app = group("rights", "Members' rights: access, objection, erasure; deadlines; impact.")
 
@@ -66,6 +75,10 @@ def rights_access(
     """
     from tamis.consent import open_registry
 
+    if out is not None and (out.is_dir() or not out.parent.is_dir()):
+        # said before the request is recorded: a request must not wait for a report never made
+        why = "is a folder" if out.is_dir() else f"its folder {out.parent} does not exist"
+        fail(f"cannot write {out}: {why}")
     with errors(), open_registry(db, existing=True) as registry:
         desk = _desk(registry)
         report = desk.access(member, instant(at, "--at") if at else None, answer=False)

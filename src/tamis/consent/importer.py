@@ -230,6 +230,11 @@ def run_import(
     return ImportSummary(inserted=inserted, duplicates=staged - inserted, rejected=rejected)
 
 
+def _printable(text: str | None) -> str | None:
+    """``text`` with U+0000 written ``\\u0000`` (PostgreSQL cannot store it)."""
+    return None if text is None else str(text).replace("\x00", "\\u0000")
+
+
 def record_rejects(
     connection: sa.Connection, rejects: Sequence[Mapping[str, Any]], recorded_at: datetime
 ) -> int:
@@ -242,14 +247,26 @@ def record_rejects(
         if not file or not reason:
             raise InputError(f"a consent reject needs a file and a reason: {dict(reject)!r}")
         line = reject.get("line")
+        member_id = reject.get("member_id") or None
+        event_id = reject.get("event_id") or reject.get("key") or None
+        for name, value in (("member_id", member_id), ("event_id", event_id)):
+            if value is not None and "\x00" in str(value):
+                # PostgreSQL cannot store U+0000 in text: refused alike on every backend, as
+                # for the lines that parse (normalize_batch)
+                raise InputError(
+                    f"{name} holds a NUL character (U+0000)",
+                    file=str(file),
+                    line=None if line is None else int(line),
+                    field=name,
+                )
         rows.append(
             {
-                "p_file": str(file),
+                "p_file": _printable(str(file)),
                 "p_line": None if line is None else int(line),
-                "p_member_id": reject.get("member_id") or None,
-                "p_event_id": reject.get("event_id") or reject.get("key") or None,
-                "p_field": reject.get("field") or None,
-                "p_reason": str(reason),
+                "p_member_id": member_id,
+                "p_event_id": event_id,
+                "p_field": _printable(reject.get("field") or None),
+                "p_reason": _printable(str(reason)),  # the reason may quote the value
                 "p_recorded_at": recorded_at,
             }
         )

@@ -107,7 +107,7 @@ def open_registry(
     """
     url = resolve_url(db)
     if existing:
-        _require_existing_file(url)
+        require_existing_file(url)
     engine = create_registry_engine(url, busy_timeout_s=busy_timeout_s)
     try:
         if existing:
@@ -134,7 +134,10 @@ def _setting_key(name: str) -> str:
     return "".join(c for c in name.casefold() if c not in "-_. ")
 
 
-def _require_existing_file(url: str) -> None:
+def require_existing_file(url: str) -> None:
+    """Raise :class:`RegistryError` if ``url`` is a SQLite database whose file is not there
+    (opening it would create an empty one). In-memory databases pass; so does any other
+    backend (its database must hold a registry, which only a connection can tell)."""
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
@@ -142,6 +145,11 @@ def _require_existing_file(url: str) -> None:
     if parsed.get_backend_name() != "sqlite":
         return
     path = sqlite_path(parsed)
+    database = parsed.database or ""
+    if path is None and database.startswith("file:"):  # a URI filename (?uri=true)
+        name, _, query = database[len("file:") :].partition("?")
+        memory = "mode=memory" in query or parsed.query.get("mode") == "memory"
+        path = None if memory or not name or name == ":memory:" else Path(name)
     if path is not None and not path.is_file():
         raise RegistryError(
             f"there is no consent registry at {display_url(url)} (a mistyped --db or TAMIS_DB?); "

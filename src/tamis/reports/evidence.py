@@ -296,8 +296,10 @@ def _registry_events(url: str) -> pa.Table:
 
     from tamis.consent.engine import create_registry_engine
     from tamis.consent.location import resolve_url
+    from tamis.consent.registry import require_existing_file
     from tamis.consent.schema import consent_events as ce
 
+    require_existing_file(resolve_url(url))  # never made, empty, by reading it
     engine = create_registry_engine(resolve_url(url))
     try:
         query = sa.select(
