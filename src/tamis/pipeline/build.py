@@ -43,9 +43,9 @@ from tamis.pipeline.classify import (
     Classification,
     MemberVerdicts,
     RecordRules,
+    allowed_of,
     category_of,
     classify_records,
-    record_rule,
     rule_slots,
 )
 from tamis.pipeline.digest import ContentDigest
@@ -957,7 +957,8 @@ class SnapshotBuilder:
         kinds = pa.array([profile_kind(group) for group, _ in groups], pa.string())
         visibility = pa.repeat(_PROFILE_VISIBILITY, len(groups))
         slots = rule_slots(kinds, visibility, self.record_rules)
-        category, allowed = record_rule(kinds, visibility, self.record_rules)
+        category = category_of(slots, self.record_rules)
+        allowed = allowed_of(slots, self.record_rules)
         rules = list(zip(category.to_pylist(), allowed.to_pylist(), slots.to_pylist(), strict=True))
         reason_names = verdicts.reason_names.to_pylist()
         n_reasons = len(reason_names)

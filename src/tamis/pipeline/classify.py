@@ -189,21 +189,13 @@ def rule_slots(kind: pa.Array, visibility: pa.Array, rules: RecordRules) -> pa.A
     return pc.add(pc.multiply(kind_index, len(rules.visibilities)), visibility_index)
 
 
-def record_rule(
-    kind: pa.Array, visibility: pa.Array, rules: RecordRules
-) -> tuple[pa.Array, pa.Array]:
-    """``category`` (``unknown`` for a kind or visibility that no rule names) and ``allowed``
-    (false for those) of each record."""
-    slot = rule_slots(kind, visibility, rules)
-    return category_of(slot, rules), _allowed(slot, rules)
-
-
 def category_of(slot: pa.Array, rules: RecordRules) -> pa.Array:
     """The category of each rule slot (``unknown`` where no rule names the record)."""
     return pc.fill_null(rules.category.take(slot), "unknown")
 
 
-def _allowed(slot: pa.Array, rules: RecordRules) -> pa.Array:
+def allowed_of(slot: pa.Array, rules: RecordRules) -> pa.Array:
+    """Whether each rule slot's (kind, visibility) is allowed (false where no rule names it)."""
     return pc.fill_null(rules.allowed.take(slot), False)
 
 
@@ -231,7 +223,7 @@ def classify_records(
     )
     slot = rule_slots(_array(records, "kind"), _array(records, "visibility"), rules)
     return Classification(
-        reason=authors.reason_codes(_allowed(slot, rules)), author=authors.index, slot=slot
+        reason=authors.reason_codes(allowed_of(slot, rules)), author=authors.index, slot=slot
     )
 
 
@@ -266,9 +258,9 @@ __all__ = [
     "RecordRules",
     "adult_on",
     "adult_on_dates",
+    "allowed_of",
     "category_of",
     "classify",
     "classify_records",
-    "record_rule",
     "rule_slots",
 ]
