@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -161,3 +162,9 @@ def main() -> None:
     except TamisError as exc:  # pragma: no cover - commands catch their own
         err_console.print(f"[bold red]error:[/] {exc}")
         sys.exit(1)
+    finally:
+        # The process ends here. Without this, the interpreter's last collections walk every
+        # object of every imported module (pyarrow, pandas, DuckDB, SQLAlchemy...): some 0.12 s
+        # per command. Nothing is lost: outputs are closed and published before this point,
+        # and atexit hooks (temporary directories, thread pools) still run.
+        gc.freeze()
