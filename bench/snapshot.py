@@ -7,8 +7,10 @@ For each size (content records), a synthetic platform is generated once in Parqu
 - ``tamis``: ``tamis snapshot build --no-stages`` (validation, semantics, manifest, Merkle root);
 - ``tamis+redaction``: the same with the policy's text stages.
 
-It prints records/s, peak RSS and the ratios (tamis / duckdb, RSS at the largest size / RSS at
-the smallest). Targets (issue 2): ratio <= 2.0 without redaction, RSS(10M) <= 1.5 x RSS(1M).
+It prints records/s (content records read), peak RSS, the ratios (tamis / duckdb, RSS at the
+largest size / RSS at the smallest) and the rows each wrote: tamis also writes the text records
+made of profile fields (some 300,000 for 50,000 members), which the baseline does not.
+Targets (issue 2): ratio <= 2.0 without redaction, RSS(10M) <= 1.5 x RSS(1M).
 
 To tell fixed costs from per-record costs it also times both on the smallest platform's members
 with only its first 1,000 content records (``fixed``), and prints the ratio of the extra time the
@@ -85,6 +87,20 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, flo
     if info["rc"] != 0:
         raise SystemExit(f"{argv[:4]} failed:\n{result.stderr[-3000:]}")
     return {"wall_s": wall, "rss_mb": info["rss_mb"], "cpu_s": info["cpu_s"]}
+
+
+def rows_out(path: Path) -> int:
+    """Rows in a Parquet file, or in the ``data/`` files of a snapshot (read in a child process,
+    so that this one never imports pyarrow)."""
+    files = [path] if path.is_file() else sorted((path / "data").glob("*.parquet"))
+    script = (
+        "import pyarrow.parquet as pq, sys; "
+        "print(sum(pq.ParquetFile(f).metadata.num_rows for f in sys.argv[1:]))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script, *map(str, files)], capture_output=True, text=True, check=True
+    )
+    return int(found.stdout)
 
 
 def platform(records: int, members: int) -> Path:
@@ -178,15 +194,20 @@ def main() -> None:
             "--force",
         ]
         bare = measure([*build, "--out", str(work / "bare"), "--no-stages"], env)
+        # tamis writes the text records made of profile fields too (issue 2), which the
+        # baseline does not: say how many rows each wrote
+        base["rows_out"] = rows_out(work / "duckdb.parquet")
+        bare["rows_out"] = rows_out(work / "bare")
         row = {"records": n_content, "duckdb": base, "tamis": bare, "fixed": size == 0}
         if not args.skip_redaction and size:
             row["tamis+redaction"] = measure([*build, "--out", str(work / "redacted")], env)
+            row["tamis+redaction"]["rows_out"] = rows_out(work / "redacted")
         rows.append(row)
         print(json.dumps(row), flush=True)
     print()
     print(
         f"{'records':>12} {'engine':>16} {'wall s':>8} {'records/s':>11} "
-        f"{'peak RSS MB':>12} {'ratio':>6} {'CPU s':>7} {'CPU ratio':>9}"
+        f"{'peak RSS MB':>12} {'ratio':>6} {'CPU s':>7} {'CPU ratio':>9} {'rows out':>11}"
     )
     for row in rows:
         for name in ("duckdb", "tamis", "tamis+redaction"):
@@ -198,7 +219,7 @@ def main() -> None:
             print(
                 f"{row['records']:>12,} {name:>16} {m['wall_s']:>8.1f} "
                 f"{row['records'] / m['wall_s']:>11,.0f} {m['rss_mb']:>12,.0f} {ratio:>6.2f} "
-                f"{m['cpu_s']:>7.1f} {cpu_ratio:>9.2f}"
+                f"{m['cpu_s']:>7.1f} {cpu_ratio:>9.2f} {m['rows_out']:>11,}"
             )
     fixed, rows = rows[0], rows[1:]
     print(
