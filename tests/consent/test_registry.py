@@ -423,6 +423,30 @@ def test_an_event_stored_with_a_future_date_makes_its_member_invalid(
     assert registry.stats().invalid_members == 1
 
 
+def test_state_says_why_its_member_is_invalid(
+    registry: ConsentRegistry, make_batch: MakeBatch
+) -> None:
+    """An event for a misspelt form of the setting may be an objection the build would not
+    read: the build puts its member out (misspelt_setting_members), and so does the state."""
+    registry.import_batches([make_batch([("e1", "m1", True, T0), ("e2", "m2", True, T0)])])
+    for event_id, member, setting in [
+        ("e3", "m1", "GenAI-Training"),
+        ("e4", "m1", "genai.training"),
+        ("e5", "m2", "research"),  # another setting's name: nothing to do with this one
+    ]:
+        registry.append(event_id, member, setting, False, T0, "api")
+    m1 = registry.state("m1", T0)
+    assert m1.invalid and m1.value is True
+    assert m1.why == (
+        "1 event(s) for setting 'GenAI-Training', spelt unlike 'genai_training'",
+        "1 event(s) for setting 'genai.training', spelt unlike 'genai_training'",
+    )
+    assert registry.state("m2", T0) == tamis.consent.MemberState(
+        True, registry.state("m2", T0).decided_by, False
+    )
+    assert not registry.state("m1", T0, setting="research").invalid
+
+
 def test_import_accepts_other_zones_and_units(registry: ConsentRegistry) -> None:
     paris = pa.array([datetime(2025, 11, 3, 11, tzinfo=UTC)], pa.timestamp("ns", tz="Europe/Paris"))
     table = pa.RecordBatch.from_pydict(

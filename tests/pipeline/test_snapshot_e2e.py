@@ -841,6 +841,11 @@ def test_an_event_for_a_setting_the_policy_does_not_know_puts_its_member_out(
     again = _build_minimal(small_export, tmp_path / "snap-again", "--db", str(db))
     assert again.returncode == 0
     assert [r["record_id"] for r in _records(tmp_path / "snap-again")] == ["r2"]
+    # what the build does, `consent state` says: m1 is out, and why; m2's other setting is fine
+    at = ("--as-of", "2026-01-01T00:00:00Z", "--db", str(db))
+    m1 = tamis("consent", "state", "m1", *at).stdout
+    assert "out (consent_invalid: 1 event(s) for setting 'genai-training', spelt unlike" in m1
+    assert "out" not in tamis("consent", "state", "m2", *at).stdout
     typo = tamis("consent", "set", "m2", "--object", "--setting", "GENAI_TRAINING",
                  "--db", str(db), check=False)  # fmt: skip
     assert typo.returncode == 1 and "unknown setting 'GENAI_TRAINING'" in typo.stderr

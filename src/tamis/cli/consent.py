@@ -183,7 +183,7 @@ def consent_state(
     with errors(), open_registry(db, existing=True) as registry:
         state = registry.state(member, instant(as_of, "--as-of"), setting=setting)
     if state.invalid:
-        console.print(f"{member}: [red]out[/] (consent_invalid: an event could not be parsed)")
+        console.print(f"{member}: [red]out[/] (consent_invalid: {'; '.join(state.why)})")
     if state.decided_by is None:
         console.print(f"{member}: no event at {as_of}: the default of the member's region applies")
     else:

@@ -203,14 +203,16 @@ class MemberState:
     """A member's value for a setting at an instant.
 
     ``value`` is None when the member has no event (the jurisdiction's default applies);
-    ``decided_by`` is the deciding event; ``invalid`` is true when the member has an unresolved
-    reject (a consent event that could not be parsed): the snapshot must put them out, whatever
-    ``value`` says (``consent_invalid``: fail closed).
+    ``decided_by`` is the deciding event; ``invalid`` is true when a snapshot must put the
+    member out whatever ``value`` says (``consent_invalid``: fail closed): an unresolved reject
+    (a consent event that could not be parsed), an event dated ahead of its recording, or an
+    event for a misspelt form of the setting. ``why`` says which, one sentence each.
     """
 
     value: bool | None
     decided_by: ConsentEvent | None
     invalid: bool
+    why: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

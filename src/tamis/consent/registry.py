@@ -440,16 +440,29 @@ class ConsentRegistry:
             .order_by(*_DECISION_ORDER)
             .limit(1)
         )
-        invalid = sa.select(
-            sa.exists().where(_cr.c.member_id == member_id, _cr.c.resolved_at.is_(None))
+        rejects = sa.select(sa.func.count()).where(
+            _cr.c.member_id == member_id, _cr.c.resolved_at.is_(None)
+        )
+        other_settings = (
+            sa.select(_ce.c.setting, sa.func.count())
+            .where(_ce.c.member_id == member_id, _ce.c.setting != setting)
+            .group_by(_ce.c.setting)
+            .order_by(_ce.c.setting)
         )
         with self._read("reading a member's state") as connection:
             row = connection.execute(query).first()
-            is_invalid = bool(connection.execute(invalid).scalar())
-            is_invalid = is_invalid or bool(_dated_ahead(connection, member_id))
+            why = []
+            if unresolved := int(connection.execute(rejects).scalar_one()):
+                why.append(f"{unresolved} consent event(s) that could not be parsed (rejects)")
+            why.extend(_dated_ahead(connection, member_id).values())
+            why.extend(  # as for a build (misspelt_setting_members): the member is out
+                f"{n} event(s) for setting {name!r}, spelt unlike {setting!r}"
+                for name, n in connection.execute(other_settings)
+                if _setting_key(name) == _setting_key(setting)
+            )
         decided_by = None if row is None else _event(row)
         value = None if decided_by is None else decided_by.value
-        return MemberState(value=value, decided_by=decided_by, invalid=is_invalid)
+        return MemberState(value, decided_by, bool(why), tuple(why))
 
     def bulk_state_batches(
         self,
