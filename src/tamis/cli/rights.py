@@ -17,6 +17,7 @@ from tamis.cli._common import (
     fail,
     group,
     instant,
+    progress_display,
     write_output,
 )
 
@@ -127,6 +128,55 @@ def rights_erase(
     with errors(), open_registry(db, existing=True) as registry:
         outcome = _desk(registry).erase(member, instant(at, "--at") if at else None)
     _print_outcome(outcome, as_json)
+
+
+@rights_app.command("sweep")
+def rights_sweep(
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, help="Objections recorded per transaction.")
+    ] = 100,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Art. 21: make every objection recorded as a choice (the settings switch, consent set
+    --object, imports) an answered request, and queue its impact. Run it from cron beside
+    imports; the member service sweeps the switch's objections itself.
+
+    Example: tamis rights sweep
+    """
+    from tamis.consent import open_registry
+
+    with (
+        errors(),
+        open_registry(db, existing=True) as registry,
+        progress_display(not as_json) as bar,
+    ):
+        swept = _desk(registry).record_objection_choices(
+            batch, progress=lambda done, total: bar("objection choices", done, total)
+        )
+    if as_json:
+        console.print_json(json.dumps(swept.as_dict()))
+        return
+    console.print(
+        f"[green]swept[/] {swept.objections:,} objection choice(s) without a request: "
+        f"{swept.requests:,} request(s) recorded and answered, "
+        f"{swept.nonmembers:,} non-member objection(s) passed over (in no snapshot)"
+    )
+    if swept.snapshots:
+        console.print(f"{len(swept.snapshots)} snapshot(s) affected: " + ", ".join(swept.snapshots))
+    if swept.models_queued:
+        console.print(
+            f"[yellow]{swept.models_queued:,} affected-models entry(ies)[/] queued for the DPO "
+            "(tamis rights affected-models)"
+        )
+    else:
+        console.print("no model queued")
+    if swept.warnings:
+        console.print(
+            f"[red]warning[/] {swept.warnings:,} request(s) could not be checked against every "
+            "snapshot (built with a retired pseudonym key): their models are queued all the "
+            "same, marked (unverifiable)"
+        )
 
 
 def _requests_table(title: str, requests: list[Any]) -> Table:

@@ -21,6 +21,10 @@ from tamis.sources.schema import CONSENT_CHANNELS
 from tamis.timefmt import ARROW_TS, SubMicrosecond, format_instant, parse_instant
 
 GENAI_TRAINING = "genai_training"
+NONMEMBER_PREFIX = "nonmember:"
+"""How the subject of a non-member's objection begins (the member service records a verified
+e-mail objection under ``nonmember:`` and a keyed pseudonym of the address): no snapshot holds
+such a subject, so no rights request is made of it."""
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 """How far past the registry's clock an event's ``ts`` may be (the platform's clock may run a
 little ahead). Further is refused: a member acts before their choice is recorded, and an event

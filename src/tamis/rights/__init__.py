@@ -1,7 +1,8 @@
 """Members' rights over their training data: access, objection, erasure (GDPR Art. 15, 21, 17).
 
 * :mod:`tamis.rights.requests`: :class:`RightsDesk` records requests, with their one-month
-  deadline (extendable, Art. 12(3)), objections as consent events, erasures as tombstones;
+  deadline (extendable, Art. 12(3)), objections as consent events, erasures as tombstones, and
+  sweeps objections made as choices into requests (:class:`ChoiceSweep`);
 * :mod:`tamis.rights.impact`: snapshots and models that used a member's data, and the
   affected-models queue the DPO works through (retrain, unlearn, or document why not);
 * :mod:`tamis.rights.report`: the data-use report of an access request, as JSON and HTML.
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from tamis.rights.report import AccessReport, build_access_report
     from tamis.rights.requests import (
         KINDS,
+        ChoiceSweep,
         Outcome,
         RightsDesk,
         RightsRequest,
@@ -33,6 +35,7 @@ __all__ = [
     "KINDS",
     "AccessReport",
     "AffectedModel",
+    "ChoiceSweep",
     "Outcome",
     "RightsDesk",
     "RightsRequest",

@@ -7,7 +7,10 @@ in the consent log:
 * objection (Art. 21): a consent event ``genai_training = false`` (channel ``objection_form``) at
   the instant the request was received, so every build with a cutoff at or after it puts the
   member out (``objected``; an earlier cutoff keeps the data as of then, and says so);
-  then the impact (:mod:`tamis.rights.impact`);
+  then the impact (:mod:`tamis.rights.impact`). An objection made as a *choice* (the member
+  service's switch, ``tamis consent set --object``, an import) is such an event already:
+  :meth:`RightsDesk.record_objection_choices` sweeps those without a request into answered
+  requests with their impact;
 * erasure (Art. 17): a tombstone, so every later build puts the member out (``erased``) whatever
   the export still holds; then the impact.
 
@@ -24,7 +27,10 @@ A request still open after its deadline is overdue.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,19 +38,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from tamis.consent import log as consent_log
-from tamis.consent.model import GENAI_TRAINING, ConsentEvent, to_instant
+from tamis.consent.model import GENAI_TRAINING, NONMEMBER_PREFIX, ConsentEvent, to_instant
 from tamis.consent.registry import ConsentRegistry
-from tamis.consent.schema import instant_text
+from tamis.consent.schema import consent_events, instant_text
 from tamis.errors import InputError
 from tamis.keys import KeyRing, PseudonymKey
+from tamis.lineage.store import models as lineage_models
 from tamis.rights import impact
-from tamis.rights._tables import erasure_tombstones, rights_requests
+from tamis.rights._tables import affected_models, erasure_tombstones, rights_requests
 from tamis.timefmt import format_instant
 
 KINDS = ("access", "objection", "erasure")
 ANSWER_MONTHS = 1
 EXTENSION_MONTHS = 2
 _r = rights_requests
+_ce = consent_events
 
 
 def add_months(instant: datetime, months: int) -> datetime:
@@ -122,6 +130,78 @@ class Outcome:
             "unverifiable_snapshots": self.unverifiable,
             "warnings": self.warnings,
         }
+
+
+@dataclass(frozen=True)
+class ChoiceSweep:
+    """What a sweep of objection choices did (:meth:`RightsDesk.record_objection_choices`).
+
+    ``objections``: objection events found without a request; ``requests``: the answered
+    requests recorded for them; ``nonmembers``: those passed over, a non-member's (their
+    subject is in no snapshot); ``models_queued``: new entries of the affected-models queue;
+    ``snapshots``: the snapshots affected (ids, sorted); ``warnings``: warnings logged with the
+    requests (snapshots that could not be checked); ``through``: the consent event ``seq`` up to
+    which every objection has a request or is a non-member's (where a later sweep may start).
+    """
+
+    objections: int = 0
+    requests: int = 0
+    nonmembers: int = 0
+    models_queued: int = 0
+    snapshots: tuple[str, ...] = ()
+    warnings: int = 0
+    through: int = 0
+
+    def __add__(self, later: ChoiceSweep) -> ChoiceSweep:
+        """Two tallies of one sweep, ``later`` after this one."""
+        return ChoiceSweep(
+            self.objections + later.objections,
+            self.requests + later.requests,
+            self.nonmembers + later.nonmembers,
+            self.models_queued + later.models_queued,
+            tuple(sorted({*self.snapshots, *later.snapshots})),
+            self.warnings + later.warnings,
+            max(self.through, later.through),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "objections": self.objections,
+            "requests_recorded": self.requests,
+            "nonmembers_passed_over": self.nonmembers,
+            "models_queued": self.models_queued,
+            "snapshots_affected": list(self.snapshots),
+            "warnings": self.warnings,
+            "through_seq": self.through,
+        }
+
+
+def _unswept(after: int, dialect: str) -> sa.Select[Any]:
+    """Objection events after consent event ``seq`` ``after`` that no request refers to, in
+    insertion order (the request is looked up through its member: ``rights_requests`` is indexed
+    by member, and a member has few requests). Read in the order of ``seq`` (the primary key)
+    from ``after``, a sweep reads each event once."""
+    requested = sa.exists().where(
+        _r.c.member_id == _ce.c.member_id, _r.c.consent_event_id == _ce.c.event_id
+    )
+    setting: sa.ColumnElement[str] = _ce.c.setting
+    if dialect == "sqlite":
+        # ``|| ''``: not the index on (setting, member, ...), with which SQLite would sort every
+        # objection ever made at each batch (PostgreSQL estimates well and keeps to the key)
+        setting = setting.concat("")
+    return (
+        sa.select(_ce.c.seq, _ce.c.event_id, _ce.c.member_id, _ce.c.ts, _ce.c.channel)
+        .where(_ce.c.seq > after, setting == GENAI_TRAINING, _ce.c.value.is_(False), ~requested)
+        .order_by(_ce.c.seq)
+    )
+
+
+def _choice_answer(event: Any) -> str:
+    return (
+        f"recorded as the member's choice ({event.channel}, event {event.event_id}): in effect "
+        f"for every build whose cutoff is at or after {format_instant(event.ts)}, until the "
+        "member allows again"
+    )
 
 
 def _received_payload(row: Any, tombstone_at: datetime | None) -> dict[str, Any]:
@@ -212,23 +292,30 @@ class RightsDesk:
         kind: str,
         member_id: str,
         received_at: datetime | str | None,
-        recorded_event: str | None = None,
+        event: ConsentEvent | None = None,
+        answer: str | None = None,
     ) -> Outcome:
+        """Record a request, then its impact, in one transaction. With ``event`` (an objection
+        already recorded), nothing is recorded if a request refers to it already: that request
+        is the outcome. With ``answer``, the request is answered at once."""
         when = _instant(received_at)
         with self.registry.writing(f"recording an {kind}") as connection:
+            if event is not None:
+                consent_log.lock_head(connection)  # first: a sweep running now waits for us
+                existing = self._request_of(connection, event)
+                if existing is not None:
+                    return Outcome(
+                        RightsRequest.from_row(existing),
+                        models=self._models_of(connection, existing.request_id),
+                    )
+            recorded_event = None if event is None else event.event_id
             row = self._record(connection, kind, member_id, when, recorded_event)
+            if answer is not None:
+                row = self._answer_in(connection, row.request_id, answer, datetime.now(UTC))
             recorded = impact.recorded_refs(connection, [member_id]).get(member_id)
-            refs = impact.request_refs(row, self.keyring, recorded)
-            unverifiable = impact.unverifiable_snapshots(connection, row, refs)
-            affected, queued = impact.queue_request(connection, row, refs, unverifiable)
+            affected, queued, unverifiable = self._affect(connection, row, recorded)
             warnings = impact.record_unverifiable(connection, [(row, unverifiable)])
-            models = sorted(
-                {
-                    item.model
-                    for item in impact.list_affected(connection, include_resolved=True)
-                    if item.request_id == row.request_id
-                }
-            )
+            models = self._models_of(connection, row.request_id)
         messages = [w["message"] for w in warnings]
         if kind == "objection":
             messages += self._still_allowed(member_id)
@@ -247,6 +334,42 @@ class RightsDesk:
             [snap for w in warnings for snap in w["snapshots"]],
             messages,
         )
+
+    def _affect(
+        self, connection: sa.Connection, request: Any, recorded: Mapping[str, str] | None
+    ) -> tuple[list[Any], int, list[Any]]:
+        """Queue the models of every snapshot ``request`` (a ``rights_requests`` row) affects:
+        returns (affected snapshot rows, new queue entries, unverifiable snapshot rows). The
+        caller logs the warnings of the unverifiable ones (:func:`impact.record_unverifiable`,
+        for one request or many in one append). ``recorded``: the member's pseudonyms recorded
+        with their requests (:func:`impact.recorded_refs`)."""
+        refs = impact.request_refs(request, self.keyring, recorded)
+        unverifiable = impact.unverifiable_snapshots(connection, request, refs)
+        affected, queued = impact.queue_request(connection, request, refs, unverifiable)
+        return affected, queued, unverifiable
+
+    @staticmethod
+    def _models_of(connection: sa.Connection, request_id: str) -> list[str]:
+        """The models queued for a request, by name."""
+        q, m = affected_models, lineage_models
+        return list(
+            connection.execute(
+                sa.select(m.c.name)
+                .distinct()
+                .join(q, q.c.model_pk == m.c.model_pk)
+                .where(q.c.request_id == request_id)
+                .order_by(m.c.name)
+            ).scalars()
+        )
+
+    @staticmethod
+    def _request_of(connection: sa.Connection, event: ConsentEvent) -> Any:
+        """The request that refers to a consent event, or None."""
+        return connection.execute(
+            sa.select(_r)
+            .where(_r.c.member_id == event.member_id, _r.c.consent_event_id == event.event_id)
+            .order_by(_r.c.recorded_at, _r.c.request_id)
+        ).first()
 
     def _still_allowed(self, member_id: str) -> list[str]:
         """Why a recorded objection may not be in effect now: a later choice of the member's
@@ -267,15 +390,121 @@ class RightsDesk:
         return self._impact("objection", member_id, received_at)
 
     def object_recorded(self, event: ConsentEvent, answer: str) -> Outcome:
-        """An objection already recorded as a consent event (the member service's settings page
-        and objection form write theirs at once): its request, answered with ``answer`` (the
-        member has had their receipt), and its impact, so that the models on snapshots that
-        hold the member's data are queued as for any objection."""
+        """An objection already recorded as a consent event (the member service's objection
+        form writes its event at once): its request, answered with ``answer`` (the member has
+        had their receipt), and its impact, so that the models on snapshots that hold the
+        member's data are queued as for any objection; in one transaction. When a request
+        refers to the event already (a sweep of choices took it first), nothing is recorded:
+        the outcome is that request, with the models queued for it."""
         if event.value is not False:
             raise InputError(f"event {event.event_id} is no objection")
-        outcome = self._impact("objection", event.member_id, event.ts, event.event_id)
-        outcome.request = self.answer(outcome.request.request_id, answer)
-        return outcome
+        return self._impact("objection", event.member_id, event.ts, event, answer)
+
+    def record_objection_choices(
+        self,
+        batch: int = 100,
+        *,
+        after: int = 0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ChoiceSweep:
+        """Make every objection made as a choice an Art. 21 request, with its impact.
+
+        An objection is a consent event ``genai_training = false``. Those recorded as choices
+        (the member service's switch, ``tamis consent set --object``, imports) have no request
+        yet: each gets one, received at the event's ``ts``, answered at once (the member's
+        choice is in effect from then on), and its impact queued as for any objection (models
+        on snapshots holding the member's data). Events a request refers to already (the
+        objection form's, ``tamis rights object``'s, an earlier sweep's) are left alone, and so
+        are non-members' (``nonmember:`` subjects, in no snapshot): a second sweep records
+        nothing.
+
+        Oldest first, ``batch`` events a transaction; each transaction takes the consent log's
+        head before it selects, so that sweeps running at once (the service's and a command's)
+        never record two requests for one event. ``after``: only events after this ``seq`` (a
+        previous sweep's ``through``). ``progress(done, total)`` is called after each
+        transaction.
+        """
+        total = 0
+        if progress is not None:
+            with self.registry.reading("counting objection choices") as connection:
+                counted = _unswept(after, connection.dialect.name).with_only_columns(
+                    sa.func.count(), maintain_column_froms=True
+                )
+                total = int(connection.execute(counted.order_by(None)).scalar_one())
+        swept = ChoiceSweep(through=after)
+        for tally in self.sweep_objection_choices(batch, after=after):
+            swept += tally
+            if progress is not None:
+                progress(tally.objections, max(total, swept.objections))
+        return swept
+
+    def sweep_objection_choices(
+        self,
+        batch: int = 100,
+        *,
+        after: int = 0,
+        lock: AbstractContextManager[Any] | None = None,
+    ) -> Iterator[ChoiceSweep]:
+        """:meth:`record_objection_choices` one transaction at a time: yields the tally of each
+        once it is committed (the last one's ``through`` is where a later sweep may start), so
+        that a caller may pace itself, or stop, between transactions. ``lock`` is held around
+        each write transaction, not while looking for events (a process with a writer of its
+        own passes that writer's lock, so that the two take turns without meeting in the
+        database's)."""
+        if batch < 1:
+            raise InputError(f"a batch holds at least one event, not {batch}", field="batch")
+        through = after
+        while True:
+            # Found in a read (no lock held while looking), then taken under the log's head.
+            # The newest seq first: on PostgreSQL each statement sees what was committed before
+            # it began, so the events up to it are all visible to the search that follows.
+            with self.registry.reading("finding objection choices") as connection:
+                newest = connection.execute(sa.select(sa.func.max(_ce.c.seq))).scalar() or 0
+                unswept = _unswept(through, connection.dialect.name)
+                found = connection.execute(unswept.limit(batch)).all()
+            tally = ChoiceSweep()
+            if found:
+                with lock or nullcontext():
+                    tally = self._sweep_batch([row.seq for row in found])
+            if len(found) == batch:
+                through = found[-1].seq
+            else:  # every event up to the newest was looked at: events commit in seq order
+                through = max([through, newest, *(row.seq for row in found[-1:])])
+            yield dataclasses.replace(tally, through=through)
+            if len(found) < batch:
+                return
+
+    def _sweep_batch(self, seqs: Sequence[int]) -> ChoiceSweep:
+        """One transaction of a sweep: the events at ``seqs`` that no request refers to yet."""
+        now = datetime.now(UTC)
+        with self.registry.writing("recording objection choices") as connection:
+            consent_log.lock_head(connection)  # before selecting: concurrent sweeps take turns
+            unswept = _unswept(0, connection.dialect.name).where(_ce.c.seq.in_(seqs))
+            events = connection.execute(unswept).all()
+            members = [e for e in events if not e.member_id.startswith(NONMEMBER_PREFIX)]
+            recorded = impact.recorded_refs(connection, {e.member_id for e in members})
+            queued, snapshots = 0, set[str]()
+            unverifiable: list[tuple[Any, list[Any]]] = []
+            for event in members:
+                row = self._record(
+                    connection, "objection", event.member_id, event.ts, event.event_id
+                )
+                row = self._answer_in(connection, row.request_id, _choice_answer(event), now)
+                affected, added, unchecked = self._affect(
+                    connection, row, recorded.get(event.member_id)
+                )
+                queued += added
+                snapshots.update(snap.snapshot_id for snap in affected)
+                unverifiable.append((row, unchecked))
+            warnings = impact.record_unverifiable(connection, unverifiable)
+        return ChoiceSweep(
+            objections=len(events),
+            requests=len(members),
+            nonmembers=len(events) - len(members),
+            models_queued=queued,
+            snapshots=tuple(sorted(snapshots)),
+            warnings=len(warnings),
+        )
 
     def erase(self, member_id: str, received_at: datetime | str | None = None) -> Outcome:
         """Record an erasure (Art. 17): a tombstone puts the member out of every later build."""
@@ -332,21 +561,25 @@ class RightsDesk:
         """Mark an open request answered (what was answered, and when)."""
         when = _instant(at)
         with self.registry.writing("answering a request") as connection:
-            self._open(connection, request_id)
-            connection.execute(
-                sa.update(_r)
-                .where(_r.c.request_id == request_id)
-                .values(status="answered", answered_at=when, answer=answer)
-            )
-            consent_log.append_entry(
-                connection,
-                consent_log.REQUEST,
-                request_id,
-                {"action": "answered", "answered_at": instant_text(when), "answer": answer},
-            )
-            return RightsRequest.from_row(
-                connection.execute(sa.select(_r).where(_r.c.request_id == request_id)).one()
-            )
+            return RightsRequest.from_row(self._answer_in(connection, request_id, answer, when))
+
+    def _answer_in(
+        self, connection: sa.Connection, request_id: str, answer: str, when: datetime
+    ) -> Any:
+        """:meth:`answer` in the caller's write transaction; returns the request's row."""
+        self._open(connection, request_id)
+        connection.execute(
+            sa.update(_r)
+            .where(_r.c.request_id == request_id)
+            .values(status="answered", answered_at=when, answer=answer)
+        )
+        consent_log.append_entry(
+            connection,
+            consent_log.REQUEST,
+            request_id,
+            {"action": "answered", "answered_at": instant_text(when), "answer": answer},
+        )
+        return connection.execute(sa.select(_r).where(_r.c.request_id == request_id)).one()
 
     def _open(self, connection: sa.Connection, request_id: str) -> Any:
         row = connection.execute(sa.select(_r).where(_r.c.request_id == request_id)).first()

@@ -6,7 +6,8 @@ transaction is committed (:mod:`.writer`).
 
 Modules: :mod:`.config` (what a deployment chooses), :mod:`.identity` (who the member is:
 the pluggable identity provider), :mod:`.security` (sessions, CSRF, DPO tokens, rate limiting),
-:mod:`.writer` (group-commit writes), :mod:`.datause` (which snapshots hold a member's data),
+:mod:`.writer` (group-commit writes), :mod:`.sweeper` (objections made with the switch become
+rights requests, in the background), :mod:`.datause` (which snapshots hold a member's data),
 :mod:`.verification` (e-mail verification of non-member objections), :mod:`.member`
 (the service logic, no HTTP), :mod:`.i18n` (French and English), :mod:`.app` (the FastAPI app),
 :mod:`.api` and :mod:`.pages` (routes). FastAPI is imported on first use, not with this package.

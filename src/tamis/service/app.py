@@ -1,5 +1,6 @@
 """The FastAPI application: :func:`create_app` wires the registry, the policy, the identity
-provider, the writer and the routes; the lifespan starts and stops the writer."""
+provider, the writer, the objection sweeper and the routes; the lifespan starts and stops the
+writer and the sweeper."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tamis.service.fastpath import ERROR_STATUS, SettingWriteFastPath
 from tamis.service.identity import IdentityProvider, load_provider
 from tamis.service.member import MemberService
 from tamis.service.security import SessionCodec, TokenBucketLimiter, load_session_secret
+from tamis.service.sweeper import ObjectionSweeper
 from tamis.service.verification import ConsoleSender, VerificationSender, VerificationTokens
 from tamis.service.writer import GroupCommitWriter
 
@@ -97,7 +99,16 @@ def create_app(
     secret = load_session_secret(config.session_secret)
     registry = open_registry(config.db)
     writer = GroupCommitWriter(registry, max_batch=config.max_batch)
-    service = MemberService(registry, writer, loaded, load_keyring(), data_use, config.setting)
+    keyring = load_keyring()
+    sweeper = ObjectionSweeper(
+        registry,
+        keyring,
+        interval_s=config.sweep_interval_s,
+        writer=writer,
+    )
+    service = MemberService(
+        registry, writer, loaded, keyring, data_use, config.setting, sweeper=sweeper
+    )
     templates = Environment(
         loader=PackageLoader("tamis.service", "templates"),
         autoescape=select_autoescape(["html"]),
@@ -119,9 +130,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         writer.start()
+        sweeper.start()
         try:
             yield
         finally:
+            sweeper.close()
             writer.close()
             registry.close()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tamis.service.sweeper import SWEEP_INTERVAL_S
+
 SESSION_SECRET_ENV = "TAMIS_SESSION_SECRET"  # nosec B105  # an env var name
 SESSION_SECRET_FILE_ENV = "TAMIS_SESSION_SECRET_FILE"  # nosec B105  # an env var name
 DPO_TOKEN_ENV = "TAMIS_DPO_TOKEN"  # nosec B105  # an env var name
@@ -26,6 +28,8 @@ class ServiceConfig:
     ``max_batch``: the most events the group-commit writer puts in one transaction.
     ``fast_path``: answer ``PUT /api/v1/me/setting`` from a cookie session without the
     framework (:mod:`.fastpath`; same checks, same answers, less CPU per write).
+    ``sweep_interval_s``: how often the objection sweeper (:mod:`.sweeper`) looks for objections
+    recorded as choices without a request, besides when one is made with the switch.
     """
 
     db: str | None = None
@@ -42,3 +46,4 @@ class ServiceConfig:
     max_batch: int = 512
     public_url: str | None = None
     fast_path: bool = True
+    sweep_interval_s: float = SWEEP_INTERVAL_S

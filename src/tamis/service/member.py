@@ -11,9 +11,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from tamis.consent.model import ConsentEvent
+from tamis.consent.model import NONMEMBER_PREFIX, ConsentEvent
 from tamis.consent.registry import ConsentRegistry
 from tamis.keys import KeyRing, PseudonymKey
 from tamis.policy.categories import KIND_CATEGORY
@@ -24,8 +24,10 @@ from tamis.service.identity import Principal, normalize_email
 from tamis.service.writer import GroupCommitWriter
 from tamis.timefmt import format_instant
 
+if TYPE_CHECKING:
+    from tamis.service.sweeper import ObjectionSweeper
+
 Source = Literal["choice", "default", "not_covered"]
-NONMEMBER_PREFIX = "nonmember:"
 
 
 # Event ids: UUID version 7 (RFC 9562, 5.7): 48 bits of Unix milliseconds, then 12 bits of
@@ -157,9 +159,11 @@ class MemberService:
         key: KeyRing | PseudonymKey,
         data_use: DataUseSource,
         setting: str = "genai_training",
+        sweeper: ObjectionSweeper | None = None,
     ) -> None:
         self.registry = registry
         self.writer = writer
+        self.sweeper = sweeper  # woken by each objection made with the switch
         self.loaded = loaded
         self.policy = loaded.policy
         # the pseudonym key ring: the member is searched in each snapshot under the key it was
@@ -237,11 +241,15 @@ class MemberService:
     # -- writes ----------------------------------------------------------------------------------
 
     async def set_choice(self, member_id: str, value: bool, channel: str) -> ConsentEvent:
-        """Record the member's choice now; returns once the event is committed."""
+        """Record the member's choice now; returns once the event is committed. An objection
+        wakes the sweeper, which makes it a request with its impact in the background."""
         event = ConsentEvent.create(
             new_event_id(), member_id, self.setting, value, datetime.now(UTC), channel
         )
-        return await self.writer.write(event)
+        stored = await self.writer.write(event)
+        if value is False and self.sweeper is not None:
+            self.sweeper.wake()
+        return stored
 
     async def object_on_form(self, member_id: str) -> ConsentEvent:
         """A signed-in member's objection on the objection form; returns its receipt (event).
@@ -266,9 +274,12 @@ class MemberService:
         """An objection made on the objection form (signed in, or by a verified e-mail link) is
         an Art. 21 request like one made to the DPO's desk: it is recorded as a request
         (answered: the member has their receipt) and the models trained on snapshots holding
-        the member's data are queued (``tamis rights affected-models``). The settings page's
-        switch stays a choice recorded (its writes are batched for load), as ``consent set``
-        is: it puts the member out of later builds and queues no model."""
+        the member's data are queued (``tamis rights affected-models``), before the member has
+        their receipt. The settings page's switch records a choice (its writes are batched for
+        load), as ``consent set`` and imports do: it puts the member out of later builds at
+        once, and the service's sweeper (:mod:`.sweeper`; ``tamis rights sweep`` beside it)
+        makes it an answered request with the same impact within seconds; the sweep passes
+        over this objection, whose request refers to it already."""
         from tamis.rights import RightsDesk
 
         desk = RightsDesk(self.registry, self.keyring)
