@@ -869,3 +869,39 @@ def test_auto_consent_stops_on_a_registry_reject_that_names_no_member(
                  check=False)  # fmt: skip
     assert auto.returncode == 1 and "Traceback" not in auto.stderr
     assert "name no member" in auto.stderr and not (tmp_path / "snap").exists()
+
+
+def test_an_objection_to_a_policys_own_setting_reaches_its_builds(
+    small_export: Path, tmp_path: Path
+) -> None:
+    """A policy may govern its purpose by a setting of its own name: ``rights object`` (and
+    ``rights sweep``) then object to that setting, which the policy's builds read; an objection
+    recorded for genai_training would be read by none of them, so ``--policy`` refuses it."""
+    preset = Path(__file__).parents[2] / "src/tamis/policy/presets/minimal.yaml"
+    policy = tmp_path / "own-setting.yaml"
+    policy.write_text(preset.read_text().replace("genai_training", "ai_training"))
+    events = (small_export / "consent_events.jsonl").read_text()
+    (tmp_path / "events.jsonl").write_text(events.replace("genai_training", "ai_training"))
+    (small_export / "consent_events.jsonl").unlink()
+    db = str(tmp_path / "registry.db")
+    tamis("consent", "import", str(tmp_path / "events.jsonl"), "--db", db)
+    at = ("--at", "2025-12-01T00:00:00Z", "--db", db)
+    refused = tamis("rights", "object", "m1", "--policy", str(policy), *at, check=False)
+    assert refused.returncode == 1
+    assert "unknown setting 'genai_training'; settings of policy" in refused.stderr
+    tamis("rights", "object", "m1", "--setting", "ai_training", "--policy", str(policy), *at)
+    build = ("--policy", str(policy), "--cutoff", CUTOFF, "--db", db, "-q")
+    tamis("snapshot", "build", "--export", str(small_export), "--out", str(tmp_path / "s"), *build)
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["members"]["excluded_by_reason"]["objected"] == 2  # m2 imported, m1 now
+    assert _records(tmp_path / "s") == []
+    # an objection made as a choice is swept for the setting named, not for genai_training
+    tamis("consent", "set", "m3", "--object", "--setting", "ai_training", "--policy", str(policy),
+          *at)  # fmt: skip
+    swept = json.loads(tamis("rights", "sweep", "--db", db, "--json").stdout)
+    assert swept["requests_recorded"] == 0
+    own = ("--setting", "ai_training", "--policy", str(policy), "--db", db, "--json")
+    swept = json.loads(tamis("rights", "sweep", *own).stdout)
+    # the three imported objections (m2's, m1's after the cutoff, the unknown ghost's) and m3's;
+    # m1's objection of rights object has its request already
+    assert swept["requests_recorded"] == 4

@@ -59,6 +59,16 @@ DbOption = Annotated[
     typer.Option("--db", envvar="TAMIS_DB", help="Registry: a SQLite path or a SQLAlchemy URL."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+SettingOption = Annotated[
+    str, typer.Option("--setting", help="The consent setting (one the policy declares).")
+]
+SettingsPolicyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--policy",
+        help="The policy whose settings --setting may name (default: those of the presets).",
+    ),
+]
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -74,6 +84,22 @@ def errors() -> Iterator[None]:
         fail(str(exc))
     except KeyError as exc:  # unknown purpose / name lookups carry a readable message
         fail(str(exc.args[0]) if exc.args else str(exc))
+
+
+def declared_setting(setting: str, policy: str | None) -> str:
+    """``setting`` when ``policy`` (a preset name or a file; default: every preset) declares
+    it; else a one-line error naming the settings it declares. A build reads an event for a
+    setting its policy does not know as nobody's choice (or, spelt like its own, as invalid):
+    refused here rather than recorded as something else than was meant."""
+    from tamis.policy import load_policy, preset_names
+
+    with errors():
+        policies = [load_policy(policy)] if policy else [load_policy(n) for n in preset_names()]
+    known = sorted({name for p in policies for name in p.policy.settings})
+    if setting not in known:
+        whose = f"policy {policy}" if policy else "the presets (another policy: --policy FILE)"
+        fail(f"unknown setting {setting!r}; settings of {whose}: {', '.join(known)}")
+    return setting
 
 
 def write_output(path: Path, data: str | bytes) -> None:

@@ -13,7 +13,10 @@ from rich.table import Table
 from tamis.cli._common import (
     DbOption,
     JsonOption,
+    SettingOption,
+    SettingsPolicyOption,
     console,
+    declared_setting,
     err_console,
     errors,
     fail,
@@ -92,34 +95,20 @@ def consent_set(
     channel: Annotated[
         str, typer.Option("--channel", help="settings_page, objection_form, api, support, import.")
     ] = "api",
-    setting: Annotated[str, typer.Option("--setting")] = "genai_training",
-    policy: Annotated[
-        str | None,
-        typer.Option(
-            "--policy",
-            help="The policy whose settings --setting may name (default: those of the presets).",
-        ),
-    ] = None,
+    setting: SettingOption = "genai_training",
+    policy: SettingsPolicyOption = None,
     db: DbOption = None,
 ) -> None:
     """Record a member's choice. Example: tamis consent set m42 --object --channel settings_page"""
     from tamis.consent import open_registry
     from tamis.consent.model import future_ts
-    from tamis.policy import load_policy, preset_names
     from tamis.sources.schema import CONSENT_CHANNELS
 
     if allow == object_:
         fail("give exactly one of --allow and --object")
     if channel not in CONSENT_CHANNELS:
         fail(f"unknown channel {channel!r}; channels: {', '.join(CONSENT_CHANNELS)}")
-    with errors():
-        policies = [load_policy(policy)] if policy else [load_policy(n) for n in preset_names()]
-    known = sorted({name for p in policies for name in p.policy.settings})
-    if setting not in known:
-        # a build reads an event for a setting its policy does not know as invalid, which puts
-        # the member out: refused here rather than recorded as something else than was meant
-        whose = f"policy {policy}" if policy else "the presets (another policy: --policy FILE)"
-        fail(f"unknown setting {setting!r}; settings of {whose}: {', '.join(known)}")
+    declared_setting(setting, policy)
     with errors(), open_registry(db) as registry:
         when = instant(at, "--at") if at else None
         if when is not None:

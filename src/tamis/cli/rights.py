@@ -12,7 +12,10 @@ from rich.table import Table
 from tamis.cli._common import (
     DbOption,
     JsonOption,
+    SettingOption,
+    SettingsPolicyOption,
     console,
+    declared_setting,
     errors,
     fail,
     group,
@@ -28,12 +31,12 @@ AtOption = Annotated[
 ]
 
 
-def _desk(registry: Any) -> Any:
+def _desk(registry: Any, setting: str = "genai_training") -> Any:
     from tamis.keys import load_keyring
     from tamis.rights import RightsDesk
 
     # the whole key ring: snapshots built before a key rotation are searched with their own key
-    return RightsDesk(registry, load_keyring())
+    return RightsDesk(registry, load_keyring(), setting)
 
 
 def _print_outcome(outcome: Any, as_json: bool) -> None:
@@ -97,18 +100,22 @@ def rights_access(
 def rights_object(
     member: Annotated[str, typer.Argument(help="The member id.")],
     at: AtOption = None,
+    setting: SettingOption = "genai_training",
+    policy: SettingsPolicyOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Art. 21: record an objection (builds with a cutoff from then on exclude the member) and
-    its impact.
+    its impact. The objection is to --setting: name the one that governs your policy's purposes
+    if it is not genai_training (with --policy FILE), or its builds will not read it.
 
     Example: tamis rights object m42 --at 2025-12-02T10:00:00+01:00
     """
     from tamis.consent import open_registry
 
+    declared_setting(setting, policy)
     with errors(), open_registry(db, existing=True) as registry:
-        outcome = _desk(registry).object(member, instant(at, "--at") if at else None)
+        outcome = _desk(registry, setting).object(member, instant(at, "--at") if at else None)
     _print_outcome(outcome, as_json)
 
 
@@ -135,23 +142,27 @@ def rights_sweep(
     batch: Annotated[
         int, typer.Option("--batch", min=1, help="Objections recorded per transaction.")
     ] = 100,
+    setting: SettingOption = "genai_training",
+    policy: SettingsPolicyOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Art. 21: make every objection recorded as a choice (the settings switch, consent set
-    --object, imports) an answered request, and queue its impact. Run it from cron beside
-    imports; the member service sweeps the switch's objections itself.
+    --object, imports) to --setting an answered request, and queue its impact. Run it from cron
+    beside imports; the member service sweeps the switch's objections itself.
 
     Example: tamis rights sweep
     """
     from tamis.consent import open_registry
+
+    declared_setting(setting, policy)
 
     with (
         errors(),
         open_registry(db, existing=True) as registry,
         progress_display(not as_json) as bar,
     ):
-        swept = _desk(registry).record_objection_choices(
+        swept = _desk(registry, setting).record_objection_choices(
             batch, progress=lambda done, total: bar("objection choices", done, total)
         )
     if as_json:

@@ -91,15 +91,29 @@ class AffectedModel:
         }
 
 
-def _reallowed(connection: sa.Connection, member_id: str, after: datetime) -> list[datetime]:
+def objection_setting(connection: sa.Connection, request: Any) -> str:
+    """The setting an objection request objects to: its consent event's (a policy may govern
+    its purpose by a setting of another name); ``genai_training`` for a request without one."""
+    if request.consent_event_id is None:
+        return GENAI_TRAINING
+    setting = connection.execute(
+        sa.select(consent_events.c.setting).where(
+            consent_events.c.event_id == request.consent_event_id
+        )
+    ).scalar()
+    return GENAI_TRAINING if setting is None else str(setting)
+
+
+def _reallowed(connection: sa.Connection, request: Any) -> list[datetime]:
+    """When the member allowed the objected setting again after the objection."""
     ce = consent_events
     return list(
         connection.execute(
             sa.select(ce.c.ts).where(
-                ce.c.member_id == member_id,
-                ce.c.setting == GENAI_TRAINING,
+                ce.c.member_id == request.member_id,
+                ce.c.setting == objection_setting(connection, request),
                 ce.c.value.is_(True),
-                ce.c.ts > after,
+                ce.c.ts > request.received_at,
             )
         ).scalars()
     )
@@ -153,7 +167,7 @@ def _affecting(connection: sa.Connection, request: Any, rows: Iterable[Any]) -> 
         return []
     if request.kind == "erasure":
         return list(rows)
-    allows = _reallowed(connection, request.member_id, request.received_at)
+    allows = _reallowed(connection, request)
     return [
         row
         for row in rows

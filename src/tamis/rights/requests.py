@@ -4,9 +4,10 @@
 in the consent log:
 
 * access (Art. 15): the member's data-use report (:mod:`tamis.rights.report`), answered at once;
-* objection (Art. 21): a consent event ``genai_training = false`` (channel ``objection_form``) at
-  the instant the request was received, so every build with a cutoff at or after it puts the
-  member out (``objected``; an earlier cutoff keeps the data as of then, and says so);
+* objection (Art. 21): a consent event ``genai_training = false`` (the desk's ``setting``;
+  channel ``objection_form``) at the instant the request was received, so every build with a
+  cutoff at or after it puts the member out (``objected``; an earlier cutoff keeps the data as
+  of then, and says so);
   then the impact (:mod:`tamis.rights.impact`). An objection made as a *choice* (the member
   service's switch, ``tamis consent set --object``, an import) is such an event already:
   :meth:`RightsDesk.record_objection_choices` sweeps those without a request into answered
@@ -176,7 +177,7 @@ class ChoiceSweep:
         }
 
 
-def _unswept(after: int, dialect: str) -> sa.Select[Any]:
+def _unswept(after: int, dialect: str, objected: str) -> sa.Select[Any]:
     """Objection events after consent event ``seq`` ``after`` that no request refers to, in
     insertion order (the request is looked up through its member: ``rights_requests`` is indexed
     by member, and a member has few requests). Read in the order of ``seq`` (the primary key)
@@ -191,7 +192,7 @@ def _unswept(after: int, dialect: str) -> sa.Select[Any]:
         setting = setting.concat("")
     return (
         sa.select(_ce.c.seq, _ce.c.event_id, _ce.c.member_id, _ce.c.ts, _ce.c.channel)
-        .where(_ce.c.seq > after, setting == GENAI_TRAINING, _ce.c.value.is_(False), ~requested)
+        .where(_ce.c.seq > after, setting == objected, _ce.c.value.is_(False), ~requested)
         .order_by(_ce.c.seq)
     )
 
@@ -225,12 +226,22 @@ class RightsDesk:
     ``keys`` is the pseudonym key ring (:func:`tamis.keys.load_keyring`); requests are recorded
     under its active key. A single key is a ring of one: snapshots built with any other key are
     then reported as unverifiable, never searched with the wrong pseudonym.
+
+    ``setting`` is the consent setting an objection objects to: the one that governs the
+    policy's purposes (``genai_training`` in the presets). An objection recorded for another
+    setting would be read by no build of that policy; sweeps look for objections to it.
     """
 
-    def __init__(self, registry: ConsentRegistry, keys: KeyRing | PseudonymKey) -> None:
+    def __init__(
+        self,
+        registry: ConsentRegistry,
+        keys: KeyRing | PseudonymKey,
+        setting: str = GENAI_TRAINING,
+    ) -> None:
         self.registry = registry
         self.keyring = impact.as_ring(keys)
         self.key = self.keyring.active
+        self.setting = setting
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -252,7 +263,7 @@ class RightsDesk:
             event = ConsentEvent.create(
                 f"objection-{request_id}",
                 member_id,
-                GENAI_TRAINING,
+                self.setting,
                 False,
                 received_at,
                 "objection_form",
@@ -374,7 +385,7 @@ class RightsDesk:
     def _still_allowed(self, member_id: str) -> list[str]:
         """Why a recorded objection may not be in effect now: a later choice of the member's
         (an objection received on an earlier date, entered after the member allowed again)."""
-        state = self.registry.state(member_id, datetime.now(UTC))
+        state = self.registry.state(member_id, datetime.now(UTC), self.setting)
         if state.value is not True or state.decided_by is None:
             return []
         by = state.decided_by
@@ -409,14 +420,14 @@ class RightsDesk:
     ) -> ChoiceSweep:
         """Make every objection made as a choice an Art. 21 request, with its impact.
 
-        An objection is a consent event ``genai_training = false``. Those recorded as choices
-        (the member service's switch, ``tamis consent set --object``, imports) have no request
-        yet: each gets one, received at the event's ``ts``, answered at once (the member's
-        choice is in effect from then on), and its impact queued as for any objection (models
-        on snapshots holding the member's data). Events a request refers to already (the
-        objection form's, ``tamis rights object``'s, an earlier sweep's) are left alone, and so
-        are non-members' (``nonmember:`` subjects, in no snapshot): a second sweep records
-        nothing.
+        An objection is a consent event ``genai_training = false`` (the desk's ``setting``).
+        Those recorded as choices (the member service's switch, ``tamis consent set --object``,
+        imports) have no request yet: each gets one, received at the event's ``ts``, answered
+        at once (the member's choice is in effect from then on), and its impact queued as for
+        any objection (models on snapshots holding the member's data). Events a request refers
+        to already (the objection form's, ``tamis rights object``'s, an earlier sweep's) are
+        left alone, and so are non-members' (``nonmember:`` subjects, in no snapshot): a second
+        sweep records nothing.
 
         Oldest first, ``batch`` events a transaction; each transaction takes the consent log's
         head before it selects, so that sweeps running at once (the service's and a command's)
@@ -427,7 +438,7 @@ class RightsDesk:
         total = 0
         if progress is not None:
             with self.registry.reading("counting objection choices") as connection:
-                counted = _unswept(after, connection.dialect.name).with_only_columns(
+                counted = _unswept(after, connection.dialect.name, self.setting).with_only_columns(
                     sa.func.count(), maintain_column_froms=True
                 )
                 total = int(connection.execute(counted.order_by(None)).scalar_one())
@@ -460,7 +471,7 @@ class RightsDesk:
             # it began, so the events up to it are all visible to the search that follows.
             with self.registry.reading("finding objection choices") as connection:
                 newest = connection.execute(sa.select(sa.func.max(_ce.c.seq))).scalar() or 0
-                unswept = _unswept(through, connection.dialect.name)
+                unswept = _unswept(through, connection.dialect.name, self.setting)
                 found = connection.execute(unswept.limit(batch)).all()
             tally = ChoiceSweep()
             if found:
@@ -479,7 +490,7 @@ class RightsDesk:
         now = datetime.now(UTC)
         with self.registry.writing("recording objection choices") as connection:
             consent_log.lock_head(connection)  # before selecting: concurrent sweeps take turns
-            unswept = _unswept(0, connection.dialect.name).where(_ce.c.seq.in_(seqs))
+            unswept = _unswept(0, connection.dialect.name, self.setting).where(_ce.c.seq.in_(seqs))
             events = connection.execute(unswept).all()
             members = [e for e in events if not e.member_id.startswith(NONMEMBER_PREFIX)]
             recorded = impact.recorded_refs(connection, {e.member_id for e in members})

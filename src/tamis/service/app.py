@@ -105,6 +105,7 @@ def create_app(
         keyring,
         interval_s=config.sweep_interval_s,
         writer=writer,
+        setting=config.setting,
     )
     service = MemberService(
         registry, writer, loaded, keyring, data_use, config.setting, sweeper=sweeper

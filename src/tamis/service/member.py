@@ -282,7 +282,7 @@ class MemberService:
         over this objection, whose request refers to it already."""
         from tamis.rights import RightsDesk
 
-        desk = RightsDesk(self.registry, self.keyring)
+        desk = RightsDesk(self.registry, self.keyring, self.setting)
         answer = f"recorded through the member service ({event.channel}); receipt {event.event_id}"
 
         def record() -> None:

@@ -46,7 +46,7 @@ class ObjectionSweeper:
     """One thread that sweeps objection choices into requests; see the module docstring.
 
     ``writer``: the switch's writer, to which the sweeper gives way (None: nobody to give way
-    to, as in a process of its own).
+    to, as in a process of its own). ``setting``: the service's, whose objections it sweeps.
     """
 
     def __init__(
@@ -58,6 +58,7 @@ class ObjectionSweeper:
         batch: int = SWEEP_BATCH,
         duty: float = SWEEP_DUTY,
         writer: GroupCommitWriter | None = None,
+        setting: str = "genai_training",
     ) -> None:
         if interval_s <= 0 or batch < 1 or not 0 < duty <= 1:
             raise ValueError("interval_s > 0, batch >= 1 and 0 < duty <= 1")
@@ -68,6 +69,7 @@ class ObjectionSweeper:
         self._rest = (1 - duty) / duty
         self._saturated_rest = (1 - duty / SATURATED) / (duty / SATURATED)
         self._writer = writer
+        self._setting = setting  # the service's: objections to it are swept
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -97,7 +99,7 @@ class ObjectionSweeper:
     def _run(self) -> None:
         from tamis.rights import RightsDesk  # here: importing the service does not load rights
 
-        desk = RightsDesk(self._registry, self._keys)
+        desk = RightsDesk(self._registry, self._keys, self._setting)
         while not self._stop.is_set():
             self._wake.clear()
             try:
