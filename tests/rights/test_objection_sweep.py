@@ -69,7 +69,7 @@ def test_a_switch_objection_gets_one_answered_request_and_its_model_queued(
         (event,) = [e for e in registry.history(member) if e.event_id == event_id]
         desk = RightsDesk(registry, load_key())
         swept = desk.record_objection_choices(batch=7)
-        assert (swept.objections, swept.requests, swept.nonmembers) == (1, 1, 0)
+        assert (swept.objections, swept.requests, swept.misspelt) == (1, 1, 0)
         assert (swept.models_queued, swept.snapshots, swept.warnings) == (1, (s1_id,), 0)
         (request,) = desk.requests(member_id=member)
         assert (request.kind, request.status, request.consent_event_id) == (
@@ -109,8 +109,9 @@ def test_objections_that_have_their_request_are_passed_over(
         _switch_off(registry, nonmember)
 
         swept = desk.record_objection_choices()
-        assert (swept.objections, swept.requests, swept.nonmembers) == (1, 0, 1)
-        assert swept.models_queued == 0
+        assert (swept.objections, swept.requests, swept.models_queued) == (0, 0, 0)
+        # nothing left to find: a sweep from the start reads, and finds nothing to write
+        assert desk.record_objection_choices(batch=1).objections == 0
         assert sorted(r.request_id for r in desk.requests(member_id=member)) == sorted(
             [form.request.request_id, desk_made.request.request_id]
         )
@@ -118,6 +119,31 @@ def test_objections_that_have_their_request_are_passed_over(
         # the form's request again (a retry after a sweep took its event): nothing recorded
         assert desk.object_recorded(form_event, "again").request == form.request
         assert len(desk.requests(member_id=member)) == 2
+
+
+def test_an_objection_under_a_misspelt_setting_is_swept_as_an_objection(
+    platform: Path, tmp_path: Path, registry_url: str
+) -> None:
+    """An import may hold ``GenAI-Training = false``: builds read it as a possible objection
+    (the member is out as invalid), so the sweep makes it a request with its impact too, and
+    says it was misspelt; no to another setting's name (``research``) is no objection to this
+    one, and a misspelt allow is none either."""
+    s1_id, member = _s1_with_a_model(platform, tmp_path, registry_url)
+    with open_registry(registry_url) as registry:
+        desk = RightsDesk(registry, load_key())
+        desk.record_objection_choices()  # the platform's own imported objections
+        registry.append("typo-1", member, "GenAI-Training", False, OBJECTION_AT, "import")
+        registry.append("typo-2", member, "genai.training", True, OBJECTION_AT, "import")
+        registry.append("other-1", member, "research", False, OBJECTION_AT, "import")
+        swept = desk.record_objection_choices(batch=2)
+        assert (swept.objections, swept.misspelt, swept.models_queued) == (1, 1, 1)
+        assert swept.snapshots == (s1_id,)
+        (request,) = desk.requests(member_id=member)
+        assert request.consent_event_id == "typo-1"
+        assert "a misspelt form of 'genai_training'" in (request.answer or "")
+        research = RightsDesk(registry, load_key(), "research").record_objection_choices()
+        assert (research.objections, research.misspelt) == (1, 0)
+        assert desk.record_objection_choices().objections == 0
 
 
 def test_an_objection_allowed_again_before_a_later_cutoff_affects_only_the_earlier_snapshot(

@@ -170,9 +170,14 @@ def rights_sweep(
         return
     console.print(
         f"[green]swept[/] {swept.objections:,} objection choice(s) without a request: "
-        f"{swept.requests:,} request(s) recorded and answered, "
-        f"{swept.nonmembers:,} non-member objection(s) passed over (in no snapshot)"
+        f"{swept.requests:,} request(s) recorded and answered"
     )
+    if swept.misspelt:
+        console.print(
+            f"[red]warning[/] {swept.misspelt:,} of them for a misspelt form of setting "
+            f"{setting!r}: builds put those members out as invalid (consent_invalid) until "
+            "the events' source is fixed"
+        )
     if swept.snapshots:
         console.print(f"{len(swept.snapshots)} snapshot(s) affected: " + ", ".join(swept.snapshots))
     if swept.models_queued:

@@ -129,7 +129,7 @@ def open_registry(
     return ConsentRegistry(engine, revision)
 
 
-def _setting_key(name: str) -> str:
+def setting_key(name: str) -> str:
     """A setting's name without case, ``-``, ``_``, ``.`` or spaces (for misspellings)."""
     return "".join(c for c in name.casefold() if c not in "-_. ")
 
@@ -458,7 +458,7 @@ class ConsentRegistry:
             why.extend(  # as for a build (misspelt_setting_members): the member is out
                 f"{n} event(s) for setting {name!r}, spelt unlike {setting!r}"
                 for name, n in connection.execute(other_settings)
-                if _setting_key(name) == _setting_key(setting)
+                if setting_key(name) == setting_key(setting)
             )
         decided_by = None if row is None else _event(row)
         value = None if decided_by is None else decided_by.value
@@ -556,10 +556,10 @@ class ConsentRegistry:
         would otherwise not read, so its member is out as invalid; a setting of another name
         (another policy's) changes nothing. The same columns as :meth:`invalid_members` (the
         first such setting as the reason), by member id."""
-        wanted = {_setting_key(name): name for name in settings}
+        wanted = {setting_key(name): name for name in settings}
         with self._read("listing events for misspelt settings") as connection:
             names = connection.execute(sa.select(_ce.c.setting).distinct()).scalars().all()
-            misspelt = sorted(n for n in names if n not in settings and _setting_key(n) in wanted)
+            misspelt = sorted(n for n in names if n not in settings and setting_key(n) in wanted)
             rows = (
                 connection.execute(
                     sa.select(
@@ -580,7 +580,7 @@ class ConsentRegistry:
                 pa.array(
                     [
                         f"{r.events} event(s) for setting {r.setting!r}, spelt unlike "
-                        f"{wanted[_setting_key(r.setting)]!r}"
+                        f"{wanted[setting_key(r.setting)]!r}"
                         for r in rows
                     ],
                     pa.string(),

@@ -40,7 +40,7 @@ import sqlalchemy as sa
 
 from tamis.consent import log as consent_log
 from tamis.consent.model import GENAI_TRAINING, NONMEMBER_PREFIX, ConsentEvent, to_instant
-from tamis.consent.registry import ConsentRegistry
+from tamis.consent.registry import ConsentRegistry, setting_key
 from tamis.consent.schema import consent_events, instant_text
 from tamis.errors import InputError
 from tamis.keys import KeyRing, PseudonymKey
@@ -137,28 +137,32 @@ class Outcome:
 class ChoiceSweep:
     """What a sweep of objection choices did (:meth:`RightsDesk.record_objection_choices`).
 
-    ``objections``: objection events found without a request; ``requests``: the answered
-    requests recorded for them; ``nonmembers``: those passed over, a non-member's (their
-    subject is in no snapshot); ``models_queued``: new entries of the affected-models queue;
-    ``snapshots``: the snapshots affected (ids, sorted); ``warnings``: warnings logged with the
-    requests (snapshots that could not be checked); ``through``: the consent event ``seq`` up to
-    which every objection has a request or is a non-member's (where a later sweep may start).
+    ``objections``: objection events found without a request, each now an answered request;
+    ``misspelt``: how many of them were for a misspelt form of the setting (``GenAI-Training``
+    for ``genai_training``: its member is out of builds as invalid, and the impact is queued
+    all the same); ``models_queued``: new entries of the affected-models queue; ``snapshots``:
+    the snapshots affected (ids, sorted); ``warnings``: warnings logged with the requests
+    (snapshots that could not be checked); ``through``: the consent event ``seq`` up to which
+    every objection has a request (where a later sweep may start).
     """
 
     objections: int = 0
-    requests: int = 0
-    nonmembers: int = 0
+    misspelt: int = 0
     models_queued: int = 0
     snapshots: tuple[str, ...] = ()
     warnings: int = 0
     through: int = 0
 
+    @property
+    def requests(self) -> int:
+        """Requests recorded: one per objection found."""
+        return self.objections
+
     def __add__(self, later: ChoiceSweep) -> ChoiceSweep:
         """Two tallies of one sweep, ``later`` after this one."""
         return ChoiceSweep(
             self.objections + later.objections,
-            self.requests + later.requests,
-            self.nonmembers + later.nonmembers,
+            self.misspelt + later.misspelt,
             self.models_queued + later.models_queued,
             tuple(sorted({*self.snapshots, *later.snapshots})),
             self.warnings + later.warnings,
@@ -169,7 +173,7 @@ class ChoiceSweep:
         return {
             "objections": self.objections,
             "requests_recorded": self.requests,
-            "nonmembers_passed_over": self.nonmembers,
+            "misspelt_setting": self.misspelt,
             "models_queued": self.models_queued,
             "snapshots_affected": list(self.snapshots),
             "warnings": self.warnings,
@@ -177,27 +181,39 @@ class ChoiceSweep:
         }
 
 
-def _unswept(after: int, dialect: str, objected: str) -> sa.Select[Any]:
-    """Objection events after consent event ``seq`` ``after`` that no request refers to, in
-    insertion order (the request is looked up through its member: ``rights_requests`` is indexed
-    by member, and a member has few requests). Read in the order of ``seq`` (the primary key)
-    from ``after``, a sweep reads each event once."""
+def _unswept(after: int) -> sa.Select[Any]:
+    """Events saying no (``value = false``) after consent event ``seq`` ``after`` that no
+    request refers to, in insertion order, for any setting: the desk keeps those of its own,
+    however spelt (:meth:`RightsDesk._objections`), since a build reads a misspelt one as a
+    possible objection too. Non-members' (``nonmember:`` subjects, in no snapshot) are not
+    requests to make. The request is looked up through its member (``rights_requests`` is
+    indexed by member, and a member has few requests). Read in the order of ``seq`` (the
+    primary key) from ``after``, a sweep reads each event once."""
     requested = sa.exists().where(
         _r.c.member_id == _ce.c.member_id, _r.c.consent_event_id == _ce.c.event_id
     )
-    setting: sa.ColumnElement[str] = _ce.c.setting
-    if dialect == "sqlite":
-        # ``|| ''``: not the index on (setting, member, ...), with which SQLite would sort every
-        # objection ever made at each batch (PostgreSQL estimates well and keeps to the key)
-        setting = setting.concat("")
     return (
-        sa.select(_ce.c.seq, _ce.c.event_id, _ce.c.member_id, _ce.c.ts, _ce.c.channel)
-        .where(_ce.c.seq > after, setting == objected, _ce.c.value.is_(False), ~requested)
+        sa.select(
+            _ce.c.seq, _ce.c.event_id, _ce.c.member_id, _ce.c.setting, _ce.c.ts, _ce.c.channel
+        )
+        .where(
+            _ce.c.seq > after,
+            _ce.c.value.is_(False),
+            ~_ce.c.member_id.startswith(NONMEMBER_PREFIX, autoescape=True),
+            ~requested,
+        )
         .order_by(_ce.c.seq)
     )
 
 
-def _choice_answer(event: Any) -> str:
+def _choice_answer(event: Any, setting: str) -> str:
+    if event.setting != setting:
+        return (
+            f"recorded as the member's choice ({event.channel}, event {event.event_id}) for "
+            f"setting {event.setting!r}, a misspelt form of {setting!r}: while it stands, every "
+            "build puts the member out as invalid (consent_invalid); the event's source needs "
+            "fixing"
+        )
     return (
         f"recorded as the member's choice ({event.channel}, event {event.event_id}): in effect "
         f"for every build whose cutoff is at or after {format_instant(event.ts)}, until the "
@@ -438,10 +454,11 @@ class RightsDesk:
         total = 0
         if progress is not None:
             with self.registry.reading("counting objection choices") as connection:
-                counted = _unswept(after, connection.dialect.name, self.setting).with_only_columns(
-                    sa.func.count(), maintain_column_froms=True
+                by_setting = _unswept(after).with_only_columns(
+                    _ce.c.setting, sa.func.count(), maintain_column_froms=True
                 )
-                total = int(connection.execute(counted.order_by(None)).scalar_one())
+                counts = connection.execute(by_setting.group_by(_ce.c.setting).order_by(None))
+                total = sum(n for name, n in counts if self._objects_to(name))
         swept = ChoiceSweep(through=after)
         for tally in self.sweep_objection_choices(batch, after=after):
             swept += tally
@@ -471,12 +488,11 @@ class RightsDesk:
             # it began, so the events up to it are all visible to the search that follows.
             with self.registry.reading("finding objection choices") as connection:
                 newest = connection.execute(sa.select(sa.func.max(_ce.c.seq))).scalar() or 0
-                unswept = _unswept(through, connection.dialect.name, self.setting)
-                found = connection.execute(unswept.limit(batch)).all()
+                found = connection.execute(_unswept(through).limit(batch)).all()
             tally = ChoiceSweep()
-            if found:
+            if objections := [row.seq for row in found if self._objects_to(row.setting)]:
                 with lock or nullcontext():
-                    tally = self._sweep_batch([row.seq for row in found])
+                    tally = self._sweep_batch(objections)
             if len(found) == batch:
                 through = found[-1].seq
             else:  # every event up to the newest was looked at: events commit in seq order
@@ -485,22 +501,28 @@ class RightsDesk:
             if len(found) < batch:
                 return
 
+    def _objects_to(self, setting: str) -> bool:
+        """Whether an event saying no to ``setting`` objects to the desk's: the same setting,
+        or a misspelt form of it (``GenAI-Training``), which builds read as a possible
+        objection (:meth:`ConsentRegistry.misspelt_setting_members`)."""
+        return setting_key(setting) == setting_key(self.setting)
+
     def _sweep_batch(self, seqs: Sequence[int]) -> ChoiceSweep:
         """One transaction of a sweep: the events at ``seqs`` that no request refers to yet."""
         now = datetime.now(UTC)
         with self.registry.writing("recording objection choices") as connection:
             consent_log.lock_head(connection)  # before selecting: concurrent sweeps take turns
-            unswept = _unswept(0, connection.dialect.name, self.setting).where(_ce.c.seq.in_(seqs))
-            events = connection.execute(unswept).all()
-            members = [e for e in events if not e.member_id.startswith(NONMEMBER_PREFIX)]
-            recorded = impact.recorded_refs(connection, {e.member_id for e in members})
+            unswept = _unswept(0).where(_ce.c.seq.in_(seqs))
+            events = [e for e in connection.execute(unswept) if self._objects_to(e.setting)]
+            recorded = impact.recorded_refs(connection, {e.member_id for e in events})
             queued, snapshots = 0, set[str]()
             unverifiable: list[tuple[Any, list[Any]]] = []
-            for event in members:
+            for event in events:
                 row = self._record(
                     connection, "objection", event.member_id, event.ts, event.event_id
                 )
-                row = self._answer_in(connection, row.request_id, _choice_answer(event), now)
+                answer = _choice_answer(event, self.setting)
+                row = self._answer_in(connection, row.request_id, answer, now)
                 affected, added, unchecked = self._affect(
                     connection, row, recorded.get(event.member_id)
                 )
@@ -510,8 +532,7 @@ class RightsDesk:
             warnings = impact.record_unverifiable(connection, unverifiable)
         return ChoiceSweep(
             objections=len(events),
-            requests=len(members),
-            nonmembers=len(events) - len(members),
+            misspelt=sum(e.setting != self.setting for e in events),
             models_queued=queued,
             snapshots=tuple(sorted(snapshots)),
             warnings=len(warnings),
