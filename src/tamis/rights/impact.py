@@ -165,12 +165,13 @@ def _affecting(connection: sa.Connection, request: Any, rows: Iterable[Any]) -> 
     """The snapshot rows that the request affects if they hold the member's data."""
     if request.kind not in ("objection", "erasure"):
         return []
-    if request.kind == "erasure":
-        return list(rows)
+    holding = list(rows)
+    if request.kind == "erasure" or not holding:  # nothing to weigh against a re-allow
+        return holding
     allows = _reallowed(connection, request)
     return [
         row
-        for row in rows
+        for row in holding
         if row.cutoff < request.received_at
         or not any(request.received_at < ts <= row.cutoff for ts in allows)
     ]
