@@ -433,6 +433,7 @@ def test_state_says_why_its_member_is_invalid(
         ("e3", "m1", "GenAI-Training"),
         ("e4", "m1", "genai.training"),
         ("e5", "m2", "research"),  # another setting's name: nothing to do with this one
+        ("e6", "m2", "Research"),  # ... unless a policy declares both (declared)
     ]:
         registry.append(event_id, member, setting, False, T0, "api")
     m1 = registry.state("m1", T0)
@@ -445,6 +446,12 @@ def test_state_says_why_its_member_is_invalid(
         True, registry.state("m2", T0).decided_by, False
     )
     assert not registry.state("m1", T0, setting="research").invalid
+    # a policy declaring both settings: a build puts out for a misspelling of either
+    both = ["genai_training", "research"]
+    assert registry.state("m1", T0, setting="research", declared=both).invalid
+    m2 = registry.state("m2", T0, declared=both)
+    assert m2.invalid and m2.value is True
+    assert m2.why == ("1 event(s) for setting 'Research', spelt unlike 'research'",)
 
 
 def test_import_accepts_other_zones_and_units(registry: ConsentRegistry) -> None:

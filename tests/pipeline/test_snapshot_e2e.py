@@ -843,9 +843,14 @@ def test_an_event_for_a_setting_the_policy_does_not_know_puts_its_member_out(
     assert [r["record_id"] for r in _records(tmp_path / "snap-again")] == ["r2"]
     # what the build does, `consent state` says: m1 is out, and why; m2's other setting is fine
     at = ("--as-of", "2026-01-01T00:00:00Z", "--db", str(db))
-    m1 = tamis("consent", "state", "m1", *at).stdout
+    m1 = " ".join(tamis("consent", "state", "m1", *at).stdout.split())  # Rich wraps lines
     assert "out (consent_invalid: 1 event(s) for setting 'genai-training', spelt unlike" in m1
     assert "out" not in tamis("consent", "state", "m2", *at).stdout
+    # asked of another setting, m1 is out only where the policy's own settings are checked too
+    research = ("consent", "state", "m1", "--setting", "research", *at)
+    assert "out" not in tamis(*research).stdout
+    said = " ".join(tamis(*research, "--policy", "minimal").stdout.split())  # Rich wraps lines
+    assert "out (consent_invalid: 1 event(s) for setting 'genai-training', spelt unlike" in said
     typo = tamis("consent", "set", "m2", "--object", "--setting", "GENAI_TRAINING",
                  "--db", str(db), check=False)  # fmt: skip
     assert typo.returncode == 1 and "unknown setting 'GENAI_TRAINING'" in typo.stderr

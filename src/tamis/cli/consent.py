@@ -161,6 +161,14 @@ def consent_state(
     member: Annotated[str, typer.Argument(help="The member id.")],
     as_of: Annotated[str, typer.Option("--as-of", help="RFC 3339 instant with an offset.")],
     setting: Annotated[str, typer.Option("--setting")] = "genai_training",
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            help="The policy whose settings' misspelt forms make the member invalid, as in its "
+            "builds (default: --setting's alone).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """A member's value at an instant.
@@ -168,9 +176,14 @@ def consent_state(
     Example: tamis consent state m42 --as-of 2026-01-01T00:00:00Z
     """
     from tamis.consent import open_registry
+    from tamis.policy import load_policy
 
+    with errors():
+        declared = list(load_policy(policy).policy.settings) if policy else []
     with errors(), open_registry(db, existing=True) as registry:
-        state = registry.state(member, instant(as_of, "--as-of"), setting=setting)
+        state = registry.state(
+            member, instant(as_of, "--as-of"), setting=setting, declared=declared
+        )
     if state.invalid:
         console.print(f"{member}: [red]out[/] (consent_invalid: {'; '.join(state.why)})")
     if state.decided_by is None:

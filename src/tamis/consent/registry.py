@@ -430,10 +430,21 @@ class ConsentRegistry:
         return [_event(row) for row in rows]
 
     def state(
-        self, member_id: str, as_of: datetime | str, setting: str = GENAI_TRAINING
+        self,
+        member_id: str,
+        as_of: datetime | str,
+        setting: str = GENAI_TRAINING,
+        *,
+        declared: Collection[str] = (),
     ) -> MemberState:
-        """The member's value for ``setting`` at ``as_of`` (see the rule in :mod:`.model`)."""
+        """The member's value for ``setting`` at ``as_of`` (see the rule in :mod:`.model`).
+
+        The member is invalid, as in a build, with an event for a misspelt form of ``setting``
+        or of any of ``declared`` (the policy's settings: a build puts the member out for a
+        misspelling of any of them, :meth:`misspelt_setting_members`)."""
         cutoff = to_instant(as_of, what="as_of")
+        settings = {setting, *declared}
+        keys = {setting_key(name): name for name in settings}
         query = (
             sa.select(_ce)
             .where(_ce.c.member_id == member_id, _ce.c.setting == setting, _ce.c.ts <= cutoff)
@@ -445,7 +456,7 @@ class ConsentRegistry:
         )
         other_settings = (
             sa.select(_ce.c.setting, sa.func.count())
-            .where(_ce.c.member_id == member_id, _ce.c.setting != setting)
+            .where(_ce.c.member_id == member_id, _ce.c.setting.not_in(sorted(settings)))
             .group_by(_ce.c.setting)
             .order_by(_ce.c.setting)
         )
@@ -456,9 +467,9 @@ class ConsentRegistry:
                 why.append(f"{unresolved} consent event(s) that could not be parsed (rejects)")
             why.extend(_dated_ahead(connection, member_id).values())
             why.extend(  # as for a build (misspelt_setting_members): the member is out
-                f"{n} event(s) for setting {name!r}, spelt unlike {setting!r}"
+                f"{n} event(s) for setting {name!r}, spelt unlike {keys[setting_key(name)]!r}"
                 for name, n in connection.execute(other_settings)
-                if setting_key(name) == setting_key(setting)
+                if setting_key(name) in keys
             )
         decided_by = None if row is None else _event(row)
         value = None if decided_by is None else decided_by.value

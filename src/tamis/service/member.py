@@ -183,7 +183,9 @@ class MemberService:
 
     def status(self, principal: Principal, now: datetime | None = None) -> SettingStatus:
         now = now or datetime.now(UTC)
-        state = self.registry.state(principal.member_id, now, setting=self.setting)
+        state = self.registry.state(
+            principal.member_id, now, setting=self.setting, declared=list(self.policy.settings)
+        )
         jurisdiction = self.policy.jurisdiction_for(principal.country)
         source: Source
         if jurisdiction is None:
