@@ -576,6 +576,15 @@ def test_events_are_append_only(registry: ConsentRegistry, statement: str) -> No
     assert registry.state("m1", T0).value is False
 
 
+def test_a_request_is_found_by_its_consent_event(registry: ConsentRegistry) -> None:
+    """Migration 0003: a sweep asks of every objection event whether a request refers to it;
+    without this index each question scans the member's requests."""
+    indexes = sa.inspect(_engine(registry)).get_indexes("rights_requests")
+    assert {"name": "ix_rights_requests_event", "column_names": ["consent_event_id"]} in [
+        {"name": i["name"], "column_names": i["column_names"]} for i in indexes
+    ]
+
+
 @pytest.mark.postgres
 def test_postgres_refuses_truncate(pg_url: str) -> None:
     with open_registry(pg_url) as registry:

@@ -184,11 +184,11 @@ class ChoiceSweep:
 def _unswept(after: int) -> sa.Select[Any]:
     """Events saying no (``value = false``) after consent event ``seq`` ``after`` that no
     request refers to, in insertion order, for any setting: the desk keeps those of its own,
-    however spelt (:meth:`RightsDesk._objections`), since a build reads a misspelt one as a
+    however spelt (:meth:`RightsDesk._objects_to`), since a build reads a misspelt one as a
     possible objection too. Non-members' (``nonmember:`` subjects, in no snapshot) are not
-    requests to make. The request is looked up through its member (``rights_requests`` is
-    indexed by member, and a member has few requests). Read in the order of ``seq`` (the
-    primary key) from ``after``, a sweep reads each event once."""
+    requests to make. The request is looked up by the event (``ix_rights_requests_event``,
+    migration 0003). Read in the order of ``seq`` (the primary key) from ``after``, a sweep
+    reads each event once."""
     requested = sa.exists().where(
         _r.c.member_id == _ce.c.member_id, _r.c.consent_event_id == _ce.c.event_id
     )
