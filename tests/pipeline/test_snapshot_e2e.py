@@ -639,6 +639,39 @@ def test_integer_record_ids_repeated_in_parquet_are_quarantined(tmp_path: Path) 
     assert reasons == [("1", "record_id is not unique")] * 2
 
 
+@pytest.mark.parametrize("damage", ["corrupt", "no record_id"])
+def test_an_unreadable_content_part_is_named(tmp_path: Path, damage: str) -> None:
+    """The duplicate-id scan (DuckDB) is the first to read every content file; its error named
+    no file ("don't know what type"). The build names the part, as the reader would."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    export = write_export(tmp_path / "export", [_member(1)], [], [])
+    (export / "content.jsonl").unlink()
+    parts = export / "content"
+    parts.mkdir()
+    table = pa.table({
+        "record_id": ["r1"], "member_id": ["m1"], "kind": ["post"], "visibility": ["public"],
+        "text": ["a"], "created_at": pa.array([datetime(2025, 6, 1, tzinfo=UTC)], ARROW_TS),
+    })  # fmt: skip
+    pq.write_table(table, parts / "part-0.parquet")
+    if damage == "corrupt":
+        whole = (parts / "part-0.parquet").read_bytes()
+        (parts / "part-1.parquet").write_bytes(whole[: len(whole) // 2] + b"\0" * 64 + whole[-8:])
+    else:
+        pq.write_table(table.drop_columns(["record_id"]), parts / "part-1.parquet")
+    snap = tmp_path / "snap"
+    failed = tamis("snapshot", "build", "--export", str(export), "--policy", "minimal",
+                   "--cutoff", CUTOFF, "--out", str(snap), "-q", check=False)  # fmt: skip
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    expected = {
+        "corrupt": "not a readable Parquet file (",
+        "no record_id": "required column(s) missing: record_id",
+    }
+    assert f"error: content/part-1.parquet: {expected[damage]}" in " ".join(failed.stderr.split())
+    assert not snap.exists()
+
+
 def test_no_consent_source_or_an_empty_registry_stops_the_build(
     small_export: Path, tmp_path: Path
 ) -> None:

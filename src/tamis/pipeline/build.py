@@ -934,6 +934,10 @@ class SnapshotBuilder:
                 "GROUP BY record_id HAVING count(*) > 1 ORDER BY record_id"
             ).fetchall()
         except duckdb.Error as exc:  # e.g. JSON nested deeper than DuckDB reads (128 levels)
+            con.close()
+            unreadable = self._unreadable_ids(CONTENT)  # DuckDB's message names no file
+            if unreadable is not None:
+                raise unreadable from None
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(
                 f"the content table's record ids cannot be checked for duplicates ({reason}); "
@@ -943,6 +947,25 @@ class SnapshotBuilder:
         finally:
             con.close()
         return pa.array([r[0] for r in rows], pa.string())
+
+    def _unreadable_ids(self, table: Table) -> InputError | None:
+        """The error the reader gives for the first of ``table``'s Parquet files whose
+        ``record_id`` column cannot be read (a corrupt footer or page), naming that file; None
+        when they all read. Only asked once a scan has failed: it reads the column again."""
+        for path in self._files(table):
+            if path.suffix != ".parquet":
+                continue
+            try:
+                parquet = pq.ParquetFile(path, pre_buffer=False)
+                if "record_id" not in parquet.schema_arrow.names:
+                    return InputError(
+                        "required column(s) missing: record_id", file=self._display(path)
+                    )
+                parquet.read(columns=["record_id"])
+            except (OSError, UnicodeDecodeError, pa.ArrowException) as exc:
+                reason = f"not a readable Parquet file ({' '.join(str(exc).split())})"
+                return InputError(reason, file=self._display(path))
+        return None
 
     def _profile_batches(self) -> Iterator[_Included]:
         """The included text records made of profile fields (one per field group with a value),
