@@ -921,6 +921,7 @@ class SnapshotBuilder:
             return " UNION ALL ".join(raw_ids_sql(p, "record_id") for p in self._files(CONTENT))
 
         con = duckdb.connect()
+        failed: duckdb.Error | None = None
         try:
             con.execute(f"SET threads = {self._threads}")
             con.execute(f"SET memory_limit = '{DUPLICATE_SCAN_MEMORY}'")
@@ -934,18 +935,20 @@ class SnapshotBuilder:
                 "GROUP BY record_id HAVING count(*) > 1 ORDER BY record_id"
             ).fetchall()
         except duckdb.Error as exc:  # e.g. JSON nested deeper than DuckDB reads (128 levels)
+            failed = exc
+        finally:
             con.close()
+        if failed is not None:
             unreadable = self._unreadable_ids(CONTENT)  # DuckDB's message names no file
             if unreadable is not None:
                 raise unreadable from None
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            text = str(failed).strip()
+            reason = text.splitlines()[0] if text else type(failed).__name__
             raise InputError(
                 f"the content table's record ids cannot be checked for duplicates ({reason}); "
                 "the build stops rather than let a repeated id through",
                 file=str(self.request.export_dir),
             ) from None
-        finally:
-            con.close()
         return pa.array([r[0] for r in rows], pa.string())
 
     def _unreadable_ids(self, table: Table) -> InputError | None:

@@ -287,12 +287,9 @@ class MemberService:
         desk = RightsDesk(self.registry, self.keyring, self.setting)
         answer = f"recorded through the member service ({event.channel}); receipt {event.event_id}"
 
-        def record() -> None:
-            requests = desk.requests(member_id=event.member_id)
-            if not any(r.consent_event_id == event.event_id for r in requests):
-                desk.object_recorded(event, answer)
-
-        await asyncio.to_thread(record)
+        # records nothing when a request refers to the event already (a retry, or the sweep
+        # took it first): object_recorded looks under the consent log's lock
+        await asyncio.to_thread(desk.object_recorded, event, answer)
 
     def nonmember_id(self, email: str) -> str:
         """The registry subject of a verified e-mail address that is no member's: a keyed
